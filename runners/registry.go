@@ -1,0 +1,55 @@
+package runners
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Opener makes a Runner. It returns ErrNotInstalled (wrapped, with the
+// reason) when the runtime is not on this machine.
+type Opener func() (Runner, error)
+
+// ErrNotInstalled marks a runtime that is known but not installed here.
+var ErrNotInstalled = fmt.Errorf("not installed")
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Opener{}
+)
+
+// Register makes a runtime known by name. Runner packages call it from init,
+// the way database/sql drivers register; cmd/wasicert imports them all.
+func Register(name string, open Opener) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("runners: Register called twice for " + name)
+	}
+	registry[name] = open
+}
+
+// Names lists every registered runtime, sorted.
+func Names() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Open returns the runtime registered under name. An unknown name is an
+// error that lists the known ones.
+func Open(name string) (Runner, error) {
+	mu.Lock()
+	open, ok := registry[name]
+	mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown runtime %q: choose one of %s (wasicert runtimes lists them)", name, strings.Join(Names(), ", "))
+	}
+	return open()
+}

@@ -1,0 +1,187 @@
+// Package runners defines how wasicert drives a WebAssembly runtime: one
+// Runner interface that every runtime implements, the Invocation that says
+// exactly what a guest is granted, and the Result that says how the run ended.
+//
+// The rule every Runner must keep is deny by default: a guest gets the
+// arguments, environment variables, preopened directories and listening
+// sockets in its Invocation, and nothing else. In particular a Runner never
+// passes its own process's environment, working directory or argv to the
+// guest. See https://github.com/WebAssembly/WASI/blob/wasi-0.1/preview1/docs.md.
+//
+// A runtime crash, trap, signal or hang is a Result, never a panic or an
+// error of the harness: Run returns an error only when the runtime could not
+// be started at all (missing binary, unreadable module, bad invocation).
+package runners
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Feature is a capability a runtime claims to offer. Specs that need a
+// feature a runtime does not claim are skipped with the feature as reason.
+type Feature string
+
+const (
+	// FeatureReadOnlyPreopen: a preopen can be granted read-only.
+	FeatureReadOnlyPreopen Feature = "readonly-preopen"
+	// FeaturePreopenedSockets: the host can hand the guest a listening TCP
+	// socket (WASI preview 1 has no way to create one).
+	FeaturePreopenedSockets Feature = "preopened-sockets"
+	// FeatureSockImports: the runtime links sock_accept, sock_recv, sock_send
+	// and sock_shutdown, so the socket probe module instantiates.
+	FeatureSockImports Feature = "sock-imports"
+	// FeatureStdin: the runtime can feed Invocation.Stdin to the guest.
+	FeatureStdin Feature = "stdin"
+)
+
+// Features is the set of features a runtime claims.
+type Features []Feature
+
+// Has reports whether f is in the set.
+func (fs Features) Has(f Feature) bool { return slices.Contains(fs, f) }
+
+// Preopen grants the guest one host directory under a guest path.
+type Preopen struct {
+	// GuestPath is the name the guest sees from fd_prestat_dir_name, e.g. "/sandbox".
+	GuestPath string `json:"guest"`
+	// HostDir is the host directory behind it.
+	HostDir string `json:"host"`
+	// ReadOnly asks that every write, create, truncate, rename and unlink
+	// through this preopen is refused.
+	ReadOnly bool `json:"readonly,omitempty"`
+}
+
+// Listener asks the runtime to preopen a listening TCP socket for the guest.
+type Listener struct {
+	// Addr is host:port on loopback, e.g. "127.0.0.1:40123". The harness
+	// chooses a free port; the runner makes the listener.
+	Addr string `json:"addr"`
+}
+
+// Module is one WebAssembly module to run.
+type Module struct {
+	// Name is a short name for reports, e.g. "fs".
+	Name string
+	// Path is a host file holding the module; out-of-process runners pass it on.
+	Path string
+	// Bytes are the module's contents; embedded engines compile these.
+	Bytes []byte
+	// Digest is the sha256 of Bytes in hex; engines key compile caches on it.
+	Digest string
+}
+
+// Invocation is everything a guest is granted for one run, and nothing else.
+type Invocation struct {
+	Module Module
+	// Args is argv, argv[0] included, exactly as the guest must see it.
+	Args []string
+	// Env is the exact environment, as KEY=VALUE strings. Empty means the
+	// guest sees zero variables.
+	Env []string
+	// Preopens are granted in order, from fd 3 upwards.
+	Preopens []Preopen
+	// Stdin is the guest's standard input; nil means empty.
+	Stdin []byte
+	// Listeners are preopened after the directories, in order.
+	Listeners []Listener
+	// Timeout bounds the run; a guest still running then is cut off and
+	// the Result ends in EndedTimeout. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// WorkDir is a scratch directory the runner may use (its cwd, launcher
+	// scripts); it is never granted to the guest.
+	WorkDir string
+}
+
+// DefaultTimeout bounds a run whose Invocation sets none.
+const DefaultTimeout = 10 * time.Second
+
+// MaxOutput bounds how much of each of stdout and stderr a Result keeps.
+// A guest that floods its output is truncated here, not buffered without
+// bound; Result.Truncated says so.
+const MaxOutput = 4 << 20
+
+// Ending says how a run ended.
+type Ending string
+
+const (
+	// EndedExit: the guest returned from _start or called proc_exit.
+	EndedExit Ending = "exit"
+	// EndedTrap: the guest trapped (unreachable, out-of-bounds access, ...).
+	EndedTrap Ending = "trap"
+	// EndedCrash: the runtime itself failed: a signal, a panic, an abort.
+	EndedCrash Ending = "crash"
+	// EndedTimeout: the run was cut off at the Invocation's timeout.
+	EndedTimeout Ending = "timeout"
+)
+
+// Result is what happened in one run.
+type Result struct {
+	Ended    Ending        `json:"ended"`
+	ExitCode int           `json:"exit_code"`
+	Stdout   []byte        `json:"-"`
+	Stderr   []byte        `json:"-"`
+	Duration time.Duration `json:"duration_ns"`
+	// Detail explains a trap, crash or timeout in one line (the trap
+	// message, the signal name), empty for a plain exit.
+	Detail string `json:"detail,omitempty"`
+	// Truncated says stdout or stderr went past MaxOutput and was cut.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// String summarises how the run ended, e.g. "exit 0" or "crash: signal: segmentation fault".
+func (r Result) String() string {
+	if r.Ended == EndedExit {
+		return fmt.Sprintf("exit %d", r.ExitCode)
+	}
+	if r.Detail != "" {
+		return string(r.Ended) + ": " + r.Detail
+	}
+	return string(r.Ended)
+}
+
+// Runner drives one WebAssembly runtime.
+type Runner interface {
+	// Name is the runtime's registry name, e.g. "wazero".
+	Name() string
+	// Version is the runtime's own version string, e.g. "1.12.0".
+	Version() string
+	// Features lists what the runtime claims to support.
+	Features() Features
+	// Run runs inv.Module with exactly what inv grants. It returns an error
+	// only when the run could not be started; everything the guest or the
+	// runtime did (exit, trap, crash, hang) is in the Result.
+	Run(ctx context.Context, inv Invocation) (Result, error)
+}
+
+// EffectiveTimeout returns inv.Timeout, or DefaultTimeout when it is zero.
+func (inv Invocation) EffectiveTimeout() time.Duration {
+	if inv.Timeout > 0 {
+		return inv.Timeout
+	}
+	return DefaultTimeout
+}
+
+// Validate checks an Invocation for mistakes of the harness's own.
+func (inv Invocation) Validate() error {
+	if len(inv.Module.Bytes) == 0 && inv.Module.Path == "" {
+		return fmt.Errorf("invocation has no module: set Module.Path or Module.Bytes")
+	}
+	if len(inv.Args) == 0 {
+		return fmt.Errorf("invocation has no argv[0]: Args must hold at least the program name")
+	}
+	for _, kv := range inv.Env {
+		if !strings.Contains(kv, "=") {
+			return fmt.Errorf("environment entry %q is not KEY=VALUE", kv)
+		}
+	}
+	for _, p := range inv.Preopens {
+		if p.GuestPath == "" || p.HostDir == "" {
+			return fmt.Errorf("preopen %+v needs both a guest path and a host dir", p)
+		}
+	}
+	return nil
+}
