@@ -1,0 +1,50 @@
+# wasicert. On a fresh machine with Go, two commands do all set-up:
+#   make run    run the capability suite on embedded wazero: prints the summary,
+#               writes out/wazero/{junit.xml,summary.json,ginkgo.json,results.jsonl}
+#   make test   install what the tests need (apt toolchain, ginkgo CLI), then
+#               run every test; .ci/run calls this
+SHELL := /bin/bash
+GO ?= go
+OUT ?= out
+RUNTIME ?= wazero
+TOOLS := $(CURDIR)/.tools
+GINKGO_VERSION := v2.34.0
+GINKGO := $(TOOLS)/bin/ginkgo
+BENCH_COUNT ?= 6
+
+include probes/probes.mk
+
+.DEFAULT_GOAL := build
+.PHONY: build run test deps ginkgo vet unit e2e bench
+
+build:
+	$(GO) build -o bin/wasicert ./cmd/wasicert
+
+run: build
+	./bin/wasicert run --runtime $(RUNTIME) --junit $(OUT)/$(RUNTIME)/junit.xml \
+		--json $(OUT)/$(RUNTIME)/ginkgo.json --results $(OUT)/$(RUNTIME)/results.jsonl
+
+# deps installs everything the tests use; each step skips what is present.
+deps: probes-toolchain ginkgo
+
+ginkgo: $(GINKGO)
+$(GINKGO):
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
+
+test: deps vet unit probes-check e2e
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# e2e: the suite through the ginkgo CLI, with ginkgo's own report flags.
+e2e: $(GINKGO)
+	rm -rf $(OUT)/e2e && mkdir -p $(OUT)/e2e
+	$(GINKGO) run --junit-report=junit.xml --json-report=ginkgo.json --output-dir=$(OUT)/e2e \
+		./suites/capability -- -wasicert.runtime=wazero
+	test -s $(OUT)/e2e/junit.xml && test -s $(OUT)/e2e/ginkgo.json
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./suites/ | tee $(OUT)/bench.txt

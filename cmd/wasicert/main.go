@@ -1,0 +1,101 @@
+// Command wasicert runs wasicert's suites against one WebAssembly runtime,
+// without the ginkgo CLI: the suites are compiled in (critest's pattern).
+//
+//	wasicert run --runtime wazero --junit out/junit.xml
+//	wasicert list
+//
+// Exit status: 0 every spec passed (expected failures and skips included),
+// 1 a spec failed, 2 bad usage or set-up.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/wasicert/wasicert/probes"
+)
+
+// Exit codes.
+const (
+	exitPass  = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// usageError is bad input from the user: one line, exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `wasicert: WASI preview-1 conformance and capability-security suite
+
+usage:
+  wasicert run --runtime NAME [flags]   run the suites against one runtime
+  wasicert list [--label-filter EXPR]   print every spec as JSON lines
+  wasicert version                      print wasicert's version
+
+run 'wasicert run -h' for the flags of run.
+`
+
+func main() {
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	probes.Cleanup()
+	os.Exit(code)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	code := exitPass
+	switch args[0] {
+	case "run":
+		code, err = cmdRun(args[1:], stdout, stderr)
+	case "list":
+		err = cmdList(args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, "wasicert", version())
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = usagef("unknown command %q: use run, list or version (wasicert help)", args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wasicert: "+err.Error())
+		var ue usageError
+		if errors.As(err, &ue) || code == exitPass {
+			return exitUsage
+		}
+	}
+	return code
+}
+
+// newFlags makes a flag set that reports its own errors as one line.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses flags; a bad flag or a stray argument is a usage error.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return true, nil
+		}
+		return false, usagef("%s: %v (wasicert %s -h lists the flags)", fs.Name(), err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return false, usagef("%s: unexpected argument %q (wasicert %s -h lists the flags)", fs.Name(), fs.Arg(0), fs.Name())
+	}
+	return false, nil
+}

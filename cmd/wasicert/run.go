@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/wasicert/wasicert/probes"
+	"github.com/wasicert/wasicert/reports"
+	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/framework"
+
+	// The compiled-in suites.
+	_ "github.com/wasicert/wasicert/suites/capability"
+)
+
+// failT collects the suite's failure for RunSpecs outside `go test`.
+type failT struct{ failed bool }
+
+func (t *failT) Fail() { t.failed = true }
+
+func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("run")
+	cfg := &framework.Current
+	fs.StringVar(&cfg.Runtime, "runtime", "wazero", "runtime under test (wasicert runtimes lists them)")
+	fs.StringVar(&cfg.JUnit, "junit", "", "write ginkgo's JUnit report to `FILE`; the summary JSON goes beside it as summary.json")
+	fs.StringVar(&cfg.GinkgoJSON, "json", "", "write ginkgo's JSON report to `FILE`")
+	fs.StringVar(&cfg.Summary, "summary", "", "write the summary JSON to `FILE` (default: beside the JUnit file)")
+	fs.StringVar(&cfg.Results, "results", "", "stream one JSON record per spec to `FILE` as specs end (survives an interrupt)")
+	fs.BoolVar(&cfg.NoExpectations, "no-expectations", false, "report the runtime's known deviations as the failures they are")
+	fs.StringVar(&cfg.ExpectationsFile, "expectations", "", "use this expectations `FILE` instead of the shipped one")
+	fs.StringVar(&cfg.FixtureDir, "fixture-dir", "", "parent `DIR` of the per-spec fixtures (default: the system temp dir)")
+	fs.DurationVar(&cfg.Timeout, "timeout", runners.DefaultTimeout, "timeout of one probe run")
+	labelFilter := fs.String("label-filter", "", "run only specs whose labels match `EXPR` (ginkgo syntax, e.g. 'Area:preopen && Severity:escape')")
+	focus := fs.String("focus", "", "run only specs whose ID or rule matches `REGEXP`")
+	verbose := fs.Bool("v", false, "verbose: print each spec as it runs")
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return exitPass, err
+	}
+	if cfg.Timeout <= 0 {
+		return exitUsage, usagef("run: --timeout must be positive, got %s", cfg.Timeout)
+	}
+	if cfg.Summary == "" && cfg.JUnit != "" {
+		cfg.Summary = filepath.Join(filepath.Dir(cfg.JUnit), "summary.json")
+	}
+	for _, p := range []string{cfg.JUnit, cfg.GinkgoJSON, cfg.Summary, cfg.Results} {
+		if err := reports.CheckWritable(p); err != nil {
+			return exitUsage, usageError{err.Error()}
+		}
+	}
+	if err := verifyProbes(); err != nil {
+		return exitUsage, usageError{err.Error()}
+	}
+	if err := framework.Prepare(); err != nil {
+		if errors.Is(err, runners.ErrNotInstalled) {
+			return exitUsage, usagef("runtime %s is not installed: %v", cfg.Runtime, err)
+		}
+		return exitUsage, usageError{err.Error()}
+	}
+	cfg.Out = stdout
+
+	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
+	suiteCfg.LabelFilter = *labelFilter
+	if *focus != "" {
+		suiteCfg.FocusStrings = []string{*focus}
+	}
+	suiteCfg.Timeout = 2 * time.Hour
+	reporterCfg.Verbose = *verbose
+	reporterCfg.Succinct = !*verbose
+	if _, err := types.ParseLabelFilter(suiteCfg.LabelFilter); err != nil {
+		return exitUsage, usagef("run: --label-filter %q: %v", suiteCfg.LabelFilter, err)
+	}
+	t := &failT{}
+	ginkgo.RunSpecs(t, "wasicert capability suite ("+cfg.Runtime+")", suiteCfg, reporterCfg)
+	if t.failed {
+		return exitFail, nil
+	}
+	return exitPass, nil
+}
+
+// verifyProbes checks every embedded probe module against its manifest
+// before a run, so a corrupt build fails with one line, not 20 failed specs.
+func verifyProbes() error {
+	for _, name := range probes.Names() {
+		if _, err := probes.Get(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// specLine is one line of `wasicert list`.
+type specLine struct {
+	ID       string   `json:"id"`
+	Area     string   `json:"area"`
+	Severity string   `json:"severity"`
+	Level    string   `json:"level"`
+	Labels   []string `json:"labels"`
+	Rule     string   `json:"rule"`
+	Ref      string   `json:"ref"`
+	Requires []string `json:"requires,omitempty"`
+}
+
+func cmdList(args []string, stdout io.Writer) error {
+	fs := newFlags("list")
+	labelFilter := fs.String("label-filter", "", "list only specs whose labels match `EXPR`")
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	filter, err := types.ParseLabelFilter(*labelFilter)
+	if err != nil {
+		return usagef("list: --label-filter %q: %v", *labelFilter, err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	for _, s := range suites.Catalogue() {
+		if !filter(s.Labels()) {
+			continue
+		}
+		line := specLine{ID: s.ID, Area: string(s.Area), Severity: string(s.Severity), Level: string(s.Level), Labels: s.Labels(), Rule: s.Rule, Ref: s.Ref}
+		for _, f := range s.Requires {
+			line.Requires = append(line.Requires, string(f))
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// version is wasicert's module version, or "devel" in a source build.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return fmt.Sprint("devel")
+}

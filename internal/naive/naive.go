@@ -1,0 +1,196 @@
+// Package naive is a deliberately INSECURE WASI preview-1 runtime.
+//
+// # NOT A SANDBOX
+//
+// This package exists only as the test suite's universal negative control:
+// every check wasicert makes must be shown able to fail, and the way to show
+// it is to run the check against this runner and assert that it fails exactly
+// the specs it is expected to fail. It must never run untrusted code, must
+// never be registered with package runners, and must never be reachable from
+// cmd/wasicert. Import it from _test.go files only.
+//
+// It is otherwise a real runtime: it runs real modules on wazero's engine,
+// with a host module named "wasi_snapshot_preview1" implemented here in Go
+// the way a careless runtime would implement it. Its deliberate weaknesses,
+// which the suite's tests rely on, are:
+//
+//  1. Trusting path resolution. Every path_* call resolves
+//     filepath.Join(hostDirOf(dirfd), path), so ".." walks out of a preopen
+//     (lexically, as far as it likes), and a path that starts with "/" is
+//     taken as an absolute HOST path, whatever dirfd says.
+//  2. Symlinks are followed by the host OS, anywhere in the path, including
+//     absolute and escaping targets, and path_symlink stores any target,
+//     absolute ones included. path_open ignores lookupflags (it always
+//     follows); path_filestat_get honours SYMLINK_FOLLOW so that stat reports
+//     links as links.
+//  3. Rights are ignored: path_open looks only at oflags (creat, directory,
+//     excl, trunc), at FD_READ (bit 1) and FD_WRITE (bit 6) of the requested
+//     base rights to choose the open mode, and at fdflags APPEND. Every fd
+//     reports every right, base and inheriting.
+//  4. Preopen.ReadOnly is ignored: a read-only preopen is as writable as any
+//     other, while the runner still claims the readonly-preopen feature.
+//  5. An extra preopen nobody asked for: after the configured preopens, the
+//     host root "/" is granted as guest name "/".
+//  6. The environment leaks: the guest sees Invocation.Env followed by the
+//     whole of os.Environ().
+//  7. argv[0] leaks a host path: it is replaced by the module's host path
+//     (Module.Path, or "/naive/"+Module.Name when Path is empty).
+//  8. Listeners are ignored although preopened-sockets is claimed, and
+//     sock_accept, sock_recv, sock_send and sock_shutdown return NOSYS.
+//
+// Apart from those it tries to behave plausibly: all 46 preview-1 functions
+// are exported with wazero's own signatures (so every probe instantiates).
+// Eight return ERRNO_NOSYS (52): fd_allocate, fd_fdstat_set_flags,
+// fd_fdstat_set_rights, proc_raise and the four sock_* calls; Implemented
+// lists them. The rest work the POSIX way on the resolved host path: stdio
+// (stdin from Invocation.Stdin, stdout and stderr kept up to
+// runners.MaxOutput each), preopen discovery (BADF after the last one), the
+// fd_* calls (filetypes character_device for stdio, directory, regular_file,
+// symbolic_link), fd_readdir, every path_* call (lookupflags are ignored by
+// path_link, which links a final symlink itself as link(2) does, and by
+// path_filestat_set_times, which follows it), args, environ, clocks
+// (the CPU-time clocks read the monotonic one), random_get (crypto/rand),
+// sched_yield, poll_oneoff (clock subscriptions sleep; fd subscriptions are
+// always ready) and proc_exit.
+// Runs are bounded by the invocation's timeout (wazero's close-on-context-done)
+// and classified like any other runner: proc_exit or return from _start is
+// EndedExit, a trap is EndedTrap, a panic of the host is EndedCrash, and the
+// deadline is EndedTimeout.
+package naive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasicert/wasicert/runners"
+)
+
+// Name is the runner's name. It is deliberately not registered with
+// runners.Register.
+const Name = "naive"
+
+// cache is shared by every Run so each module is compiled once per process.
+var cache = wazero.NewCompilationCache()
+
+// Runner is the naive runtime. The zero value is ready to use.
+type Runner struct{}
+
+// New returns the naive runner. NOT A SANDBOX: for tests only.
+func New() *Runner { return &Runner{} }
+
+var _ runners.Runner = (*Runner)(nil)
+
+// Name returns "naive".
+func (*Runner) Name() string { return Name }
+
+// Version names this implementation and the wazero engine under it.
+func (*Runner) Version() string {
+	v := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/tetratelabs/wazero" {
+				v = d.Version
+			}
+		}
+	}
+	return "naive-1 (wazero " + v + ")"
+}
+
+// Features claims everything the suite asks about, including
+// readonly-preopen and preopened-sockets, which it does not honour.
+func (*Runner) Features() runners.Features {
+	return runners.Features{
+		runners.FeatureReadOnlyPreopen,
+		runners.FeaturePreopenedSockets,
+		runners.FeatureSockImports,
+		runners.FeatureStdin,
+	}
+}
+
+// Run runs inv.Module with (much more than) what inv grants. It returns an
+// error only when the invocation is invalid or the module does not compile or
+// link; everything the guest does is in the Result.
+func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.Result, err error) {
+	if err := inv.Validate(); err != nil {
+		return runners.Result{}, err
+	}
+	bin := inv.Module.Bytes
+	if len(bin) == 0 {
+		if bin, err = os.ReadFile(inv.Module.Path); err != nil {
+			return runners.Result{}, fmt.Errorf("naive: read module: %w", err)
+		}
+	}
+
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCompilationCache(cache).
+		WithCloseOnContextDone(true))
+	defer rt.Close(context.WithoutCancel(ctx))
+
+	compiled, err := rt.CompileModule(ctx, bin)
+	if err != nil {
+		return runners.Result{}, fmt.Errorf("naive: compile %s: %w", inv.Module.Name, err)
+	}
+
+	st := newState(inv)
+	defer st.closeAll()
+	if _, err := st.hostModule(rt).Instantiate(ctx); err != nil {
+		return runners.Result{}, fmt.Errorf("naive: instantiate host module: %w", err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, inv.EffectiveTimeout())
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = runners.Result{Ended: runners.EndedCrash, Detail: fmt.Sprint("panic: ", p)}, nil
+		}
+		res.Duration = time.Since(start)
+		res.Stdout, res.Stderr = st.stdout.bytes(), st.stderr.bytes()
+		res.Truncated = st.stdout.truncated || st.stderr.truncated
+	}()
+
+	// Instantiate without start functions so that link errors (a bad
+	// import) are errors of Run while _start's outcome is a Result.
+	mod, err := rt.InstantiateModule(runCtx, compiled, wazero.NewModuleConfig().
+		WithName(inv.Module.Name).WithStartFunctions())
+	if err != nil {
+		return runners.Result{}, fmt.Errorf("naive: instantiate %s: %w", inv.Module.Name, err)
+	}
+	fn := mod.ExportedFunction("_start")
+	if fn == nil {
+		return runners.Result{}, fmt.Errorf("naive: module %s exports no _start", inv.Module.Name)
+	}
+	_, err = fn.Call(runCtx)
+	return classify(err, st.crash, runCtx, ctx), nil
+}
+
+// classify turns the outcome of _start into a Result.
+func classify(err error, crash string, runCtx, parent context.Context) runners.Result {
+	if crash != "" {
+		return runners.Result{Ended: runners.EndedCrash, Detail: crash}
+	}
+	if err == nil {
+		return runners.Result{Ended: runners.EndedExit}
+	}
+	var exit *sys.ExitError
+	isExit := errors.As(err, &exit)
+	if runCtx.Err() != nil && (!isExit || exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled) {
+		if parent.Err() != nil {
+			return runners.Result{Ended: runners.EndedTimeout, Detail: "canceled: " + parent.Err().Error()}
+		}
+		return runners.Result{Ended: runners.EndedTimeout, Detail: "deadline exceeded"}
+	}
+	if isExit {
+		return runners.Result{Ended: runners.EndedExit, ExitCode: int(exit.ExitCode())}
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return runners.Result{Ended: runners.EndedTrap, Detail: msg}
+}

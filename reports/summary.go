@@ -1,0 +1,116 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/wasicert/wasicert/verdicts"
+)
+
+// Summary counts a run's verdicts and lists everything that is not a plain
+// pass: failures, expected failures with their references, skips with their
+// reasons, and conformance notes.
+type Summary struct {
+	Runtime string `json:"runtime"`
+	Version string `json:"runtime_version"`
+	Specs   int    `json:"specs"`
+	// Counts holds one count per verdict, every verdict present.
+	Counts map[verdicts.Verdict]int `json:"counts"`
+	// Notes counts conformance notes over all specs.
+	Notes int `json:"conformance_notes"`
+	// Green is true when no spec has a verdict that fails a run.
+	Green bool `json:"green"`
+	// Items lists every spec whose verdict is not a plain pass, and every
+	// note, sorted by spec ID.
+	Items []Item `json:"items"`
+}
+
+// Item is one line of a summary.
+type Item struct {
+	Spec    string           `json:"spec"`
+	Verdict verdicts.Verdict `json:"verdict"`
+	Actual  verdicts.Verdict `json:"actual,omitempty"`
+	Reason  string           `json:"reason,omitempty"`
+	// Reference is the known deviation's link, for expected failures.
+	Reference string `json:"reference,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Summarize makes the summary of one runtime's records.
+func Summarize(records []verdicts.Record) Summary {
+	s := Summary{Counts: map[verdicts.Verdict]int{}, Green: true}
+	for _, v := range verdicts.All {
+		s.Counts[v] = 0
+	}
+	for _, r := range records {
+		if s.Runtime == "" {
+			s.Runtime, s.Version = r.Runtime, r.Version
+		}
+		s.Specs++
+		s.Counts[r.Verdict]++
+		if !r.Verdict.Green() {
+			s.Green = false
+		}
+		if r.Verdict != verdicts.Pass {
+			it := Item{Spec: r.Spec, Verdict: r.Verdict, Reason: r.Reason}
+			if r.Actual != r.Verdict {
+				it.Actual = r.Actual
+			}
+			if r.Expectation != nil {
+				it.Reference = r.Expectation.Reference
+			}
+			s.Items = append(s.Items, it)
+		}
+		for _, n := range r.Notes {
+			s.Notes++
+			s.Items = append(s.Items, Item{Spec: r.Spec, Verdict: r.Verdict, Note: n})
+		}
+	}
+	sort.SliceStable(s.Items, func(i, j int) bool { return s.Items[i].Spec < s.Items[j].Spec })
+	return s
+}
+
+// labels name each verdict in the printed summary.
+var labels = map[verdicts.Verdict]string{
+	verdicts.Pass: "passed", verdicts.Escape: "escapes", verdicts.Leak: "leaks", verdicts.Fail: "failed",
+	verdicts.Crash: "crashes", verdicts.Timeout: "timeouts", verdicts.ExpectedFailure: "expected failures",
+	verdicts.UnexpectedPass: "unexpected passes", verdicts.Skipped: "skipped",
+}
+
+// Print writes the summary for people.
+func (s Summary) Print(w io.Writer) {
+	fmt.Fprintf(w, "\nwasicert summary: %s %s, %d specs\n", s.Runtime, s.Version, s.Specs)
+	var counts []string
+	for _, v := range verdicts.All {
+		counts = append(counts, fmt.Sprintf("%s %d", labels[v], s.Counts[v]))
+	}
+	counts = append(counts, fmt.Sprintf("conformance notes %d", s.Notes))
+	fmt.Fprintf(w, "  %s\n", strings.Join(counts, " | "))
+	for _, it := range s.Items {
+		switch {
+		case it.Note != "":
+			fmt.Fprintf(w, "  note              %-32s %s\n", it.Spec, it.Note)
+		case it.Verdict == verdicts.ExpectedFailure:
+			fmt.Fprintf(w, "  EXPECTED FAILURE  %-32s %s: %s\n", it.Spec, it.Actual, it.Reason)
+		default:
+			fmt.Fprintf(w, "  %-17s %-32s %s\n", strings.ToUpper(string(it.Verdict)), it.Spec, it.Reason)
+		}
+	}
+	if s.Green {
+		fmt.Fprintln(w, "  result: PASS")
+	} else {
+		fmt.Fprintln(w, "  result: FAIL")
+	}
+}
+
+// WriteJSON writes the summary as indented JSON, atomically.
+func (s Summary) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}

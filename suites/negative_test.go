@@ -1,0 +1,168 @@
+package suites_test
+
+import (
+	"context"
+	"maps"
+	"os"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/wasicert/wasicert/fixtures"
+	"github.com/wasicert/wasicert/internal/naive"
+	"github.com/wasicert/wasicert/internal/weakened"
+	"github.com/wasicert/wasicert/probes"
+	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/runners/wazero"
+	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/verdicts"
+)
+
+// failing runs the whole catalogue on r without expectations and returns
+// the verdict of every spec that did not pass.
+func failing(t *testing.T, r runners.Runner) map[string]verdicts.Verdict {
+	t.Helper()
+	out := map[string]verdicts.Verdict{}
+	for _, spec := range suites.Catalogue() {
+		rec, err := suites.Execute(context.Background(), spec, suites.Options{Runner: r})
+		if err != nil {
+			t.Fatalf("%s: %v", spec.ID, err)
+		}
+		if rec.Verdict != verdicts.Pass {
+			out[spec.ID] = rec.Verdict
+			t.Logf("%s on %s: %s: %s", spec.ID, r.Name(), rec.Verdict, rec.Reason)
+		}
+	}
+	return out
+}
+
+func embeddedWazero(t *testing.T) runners.Runner {
+	t.Helper()
+	r, err := wazero.New(wazero.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// wazeroBaseline is what unweakened wazero 1.12.0 fails, every entry in
+// suites/expectations/wazero.yaml.
+var wazeroBaseline = map[string]verdicts.Verdict{
+	"preopen.discovery":             verdicts.Fail,
+	"preopen.guest-symlink":         verdicts.Escape,
+	"preopen.host-symlink-absolute": verdicts.Escape,
+	"preopen.host-symlink-relative": verdicts.Escape,
+	"preopen.readonly-truncate":     verdicts.Escape,
+}
+
+// TestNegativeControls proves the specs fail for the right reason: each
+// weakened wazero set-up must change the verdicts of exactly the specs that
+// check for its weakness, and to exactly the expected verdicts.
+func TestNegativeControls(t *testing.T) {
+	base := embeddedWazero(t)
+	t.Run("baseline", func(t *testing.T) {
+		assertVerdicts(t, failing(t, base), wazeroBaseline)
+	})
+	controls := []struct {
+		weakening weakened.Weakening
+		changed   map[string]verdicts.Verdict // specs whose verdict differs from the baseline
+	}{
+		{weakened.EnvPassthrough, map[string]verdicts.Verdict{
+			"env.empty": verdicts.Leak, "env.exact": verdicts.Leak, "env.host-canary": verdicts.Leak,
+		}},
+		{weakened.HostRootMounted, map[string]verdicts.Verdict{
+			"preopen.discovery": verdicts.Escape, "preopen.none-granted": verdicts.Escape, "preopen.host-path-unreachable": verdicts.Escape,
+		}},
+		{weakened.ReadOnlyIgnored, map[string]verdicts.Verdict{
+			"preopen.readonly-write": verdicts.Escape, "preopen.readonly-create": verdicts.Escape,
+		}},
+		{weakened.HostArgv0, map[string]verdicts.Verdict{
+			"args.exact": verdicts.Fail, "args.argv0-no-host-path": verdicts.Leak,
+		}},
+		{weakened.ListenersDropped, map[string]verdicts.Verdict{
+			"socket.accept-echo": verdicts.Fail,
+		}},
+	}
+	for _, c := range controls {
+		t.Run(c.weakening.Name, func(t *testing.T) {
+			t.Parallel()
+			want := maps.Clone(wazeroBaseline)
+			maps.Copy(want, c.changed)
+			assertVerdicts(t, failing(t, weakened.Wrap(base, c.weakening)), want)
+		})
+	}
+}
+
+// TestControlsGuardRefusals: a runtime that refuses everything must not
+// pass the escape specs: their positive controls fail them.
+func TestControlsGuardRefusals(t *testing.T) {
+	r := weakened.Wrap(embeddedWazero(t), weakened.PreopensMisdirected(t.TempDir()))
+	got := failing(t, r)
+	for _, spec := range suites.Catalogue() {
+		if !hasControl(t, spec) {
+			continue
+		}
+		if got[spec.ID] == "" {
+			t.Errorf("%s passed on a runtime whose preopens are empty: its refusals are not guarded by a control", spec.ID)
+		}
+	}
+}
+
+// hasControl reports whether spec's plan has a positive control on a preopen.
+func hasControl(t *testing.T, spec suites.Spec) bool {
+	fx, err := fixtures.New(t.TempDir(), fixtures.Standard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fx.Remove()
+	plan := spec.Plan(fx, runners.Features{runners.FeatureReadOnlyPreopen})
+	return len(plan.Preopens) > 0 && slices.ContainsFunc(plan.Steps, func(s suites.Step) bool { return s.Expect == suites.Succeed })
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	probes.Cleanup()
+	os.Exit(code)
+}
+
+// TestNaiveRuntime runs the catalogue on a WASI implementation with no
+// sandbox at all (internal/naive): every escape and leak spec must fail.
+func TestNaiveRuntime(t *testing.T) {
+	got := failing(t, naive.New())
+	for _, spec := range suites.Catalogue() {
+		if spec.Severity == suites.SeverityConformance {
+			continue
+		}
+		if !got[spec.ID].Failing() {
+			t.Errorf("%s (%s) passed on the naive runtime, which has no sandbox", spec.ID, spec.Severity)
+		}
+	}
+	for _, id := range []string{"socket.non-socket-fd", "socket.invalid-fd", "socket.accept-echo"} {
+		if got[id] != verdicts.Fail {
+			t.Errorf("%s: got %q on the naive runtime (sock_* answer NOSYS, listeners ignored), want fail", id, got[id])
+		}
+	}
+}
+
+func assertVerdicts(t *testing.T, got, want map[string]verdicts.Verdict) {
+	t.Helper()
+	ids := slices.Collect(maps.Keys(got))
+	for id := range want {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if got[id] != want[id] {
+			t.Errorf("%s: verdict %q, want %q", id, orPass(got[id]), orPass(want[id]))
+		}
+	}
+}
+
+func orPass(v verdicts.Verdict) verdicts.Verdict {
+	if v == "" {
+		return verdicts.Pass
+	}
+	return v
+}

@@ -1,0 +1,191 @@
+// Package suites holds wasicert's catalogue of specs and the harness that
+// runs one spec on one runtime and judges it from the host.
+//
+// A spec is a plain Go value: an ID, labels, the rule it checks with a link,
+// the features it needs, a plan (which probe, which steps, what is granted)
+// and a judge over the evidence. The ginkgo suites (suites/capability),
+// `wasicert list` and the reports all read the same catalogue, so adding a
+// check is adding one Spec.
+//
+// Verdicts come from the host: the probe only reports what each call
+// returned; the harness decides, and checks the fixture's canaries outside
+// the sandbox so an escape is caught even when the guest's output looks fine.
+package suites
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wasicert/wasicert/fixtures"
+	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/verdicts"
+)
+
+// Area groups specs by what they check; it becomes the label Area:<area>.
+type Area string
+
+const (
+	AreaPreopen Area = "preopen"
+	AreaEnv     Area = "env"
+	AreaArgs    Area = "args"
+	AreaSocket  Area = "socket"
+)
+
+// Severity is what a failure of the spec means; it becomes Severity:<s>.
+type Severity string
+
+const (
+	SeverityEscape      Severity = "escape"
+	SeverityLeak        Severity = "leak"
+	SeverityConformance Severity = "conformance"
+)
+
+// Level is the strength of the rule (RFC 2119); it becomes Level:<l>.
+type Level string
+
+const (
+	MUST   Level = "MUST"
+	SHOULD Level = "SHOULD"
+)
+
+// Spec is one check of the catalogue.
+type Spec struct {
+	// ID is stable across releases: reports, expectations and certificates
+	// refer to it.
+	ID       string
+	Area     Area
+	Severity Severity
+	Level    Level
+	// Rule states in one line what a runtime must do.
+	Rule string
+	// Ref links the rule: the WASI spec text, path-resolution.md, an advisory.
+	Ref string
+	// Requires lists the runtime features the spec needs; a runtime that does
+	// not claim one of them gets the spec skipped, with that as the reason.
+	Requires []runners.Feature
+	// Accept is the errno set that refuses a Refuse step the way the rule
+	// wants; nil means {PERM, NOTCAPABLE}, the sandbox-violation errnos.
+	Accept []string
+	// StrictErrno makes an errno outside Accept fail the spec; otherwise it
+	// passes the security check and is recorded as a conformance note.
+	StrictErrno bool
+	// Plan says what to run. It is called with the materialised fixture and
+	// the runtime's features.
+	Plan func(fx *fixtures.Fixture, features runners.Features) Plan
+	// Judge decides from the evidence. The harness has already judged
+	// crashes, timeouts and canaries by then.
+	Judge func(ev *Evidence) Judgement
+}
+
+// Labels returns the spec's ginkgo labels.
+func (s Spec) Labels() []string {
+	return []string{
+		"Area:" + string(s.Area),
+		"Severity:" + string(s.Severity),
+		"Level:" + string(s.Level),
+	}
+}
+
+// Plan is what one spec asks a runtime to run.
+type Plan struct {
+	// Probe names the probe module, e.g. "fs".
+	Probe string
+	// Steps are the probe's steps, in order.
+	Steps []Step
+	// Env is the exact guest environment.
+	Env []string
+	// Preopens are granted from fd 3 upwards.
+	Preopens []runners.Preopen
+	// Listen asks for one preopened loopback listener; Client then talks to it.
+	Listen bool
+	// Client, when set, runs on the host beside the guest, against the
+	// listener's address; what it returns is Evidence.ClientData.
+	Client func(addr string, fx *fixtures.Fixture) (string, error)
+}
+
+// Step is one probe step and what the spec expects of it.
+type Step struct {
+	Op    string
+	Check string
+	Args  []string
+	// Expect says how the harness judges the step's record.
+	Expect Expect
+	// NoteIfOK, for a Tolerate step, is the conformance note recorded when
+	// the call succeeds.
+	NoteIfOK string
+}
+
+// Expect is how one step is judged.
+type Expect int
+
+const (
+	// Refuse: the call must fail. Success is a violation of the spec's
+	// severity; an errno outside the spec's accepted set is a conformance note.
+	Refuse Expect = iota
+	// Succeed: the call must succeed: a positive control that keeps a
+	// runtime which refuses everything from passing the refusals.
+	Succeed
+	// Deny: the call must fail, with any errno (libc calls, fds that do
+	// not exist). Success is a violation of the spec's severity.
+	Deny
+	// Tolerate: any answer is fine (e.g. creating a symlink whose target
+	// points out: legal to create, not to follow); NoteIfOK notes success.
+	Tolerate
+	// Custom: the spec's own Judge looks at the record.
+	Custom
+)
+
+// argv renders steps as the probe's command line (argv[1:]).
+func argv(steps []Step) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Op, s.Check)
+		out = append(out, s.Args...)
+	}
+	return out
+}
+
+// Judgement is a spec's verdict with its reason and notes.
+type Judgement struct {
+	Verdict verdicts.Verdict
+	Reason  string
+	Notes   []string
+}
+
+// worse keeps the more serious of two judgements, merging notes.
+func worse(a, b Judgement) Judgement {
+	rank := map[verdicts.Verdict]int{verdicts.Pass: 0, verdicts.Fail: 1, verdicts.Leak: 2, verdicts.Escape: 3, verdicts.Timeout: 4, verdicts.Crash: 5}
+	notes := append(append([]string{}, a.Notes...), b.Notes...)
+	if rank[b.Verdict] > rank[a.Verdict] {
+		b.Notes = notes
+		return b
+	}
+	a.Notes = notes
+	return a
+}
+
+// violation maps a spec's severity to the verdict of breaking it.
+func (s Severity) violation() verdicts.Verdict {
+	switch s {
+	case SeverityEscape:
+		return verdicts.Escape
+	case SeverityLeak:
+		return verdicts.Leak
+	}
+	return verdicts.Fail
+}
+
+// quote renders a probe argument for a reason line.
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+func describeStep(st Step) string {
+	return st.Op + "(" + strings.Join(mapStrings(st.Args, quote), ", ") + ")"
+}
+
+func mapStrings(in []string, f func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
+}
