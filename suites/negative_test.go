@@ -36,7 +36,7 @@ func failing(t *testing.T, r runners.Runner) map[string]verdicts.Verdict {
 	return out
 }
 
-func embeddedWazero(t *testing.T) runners.Runner {
+func embeddedWazero(t testing.TB) runners.Runner {
 	t.Helper()
 	r, err := wazero.New(wazero.Options{})
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -76,7 +78,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	reporterCfg.Verbose = *verbose
 	reporterCfg.Succinct = !*verbose
 	if _, err := types.ParseLabelFilter(suiteCfg.LabelFilter); err != nil {
-		return exitUsage, usagef("run: --label-filter %q: %v", suiteCfg.LabelFilter, err)
+		return exitUsage, usagef("run: --label-filter %q: %s", suiteCfg.LabelFilter, oneLine(err))
 	}
 	t := &failT{}
 	ginkgo.RunSpecs(t, "wasicert capability suite ("+cfg.Runtime+")", suiteCfg, reporterCfg)
@@ -84,6 +86,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitFail, nil
 	}
 	return exitPass, nil
+}
+
+// styleMarks are ginkgo's {{red}}-style formatting marks.
+var styleMarks = regexp.MustCompile(`{{/?[a-z-]*}}`)
+
+// oneLine renders a ginkgo error (multi-line, coloured) as one plain line.
+func oneLine(err error) string {
+	var ge types.GinkgoError
+	if errors.As(err, &ge) {
+		msg := strings.Join(strings.Fields(styleMarks.ReplaceAllString(ge.Message, "")), " ")
+		return strings.TrimSpace(ge.Heading + ": " + msg)
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 // verifyProbes checks every embedded probe module against its manifest
@@ -117,7 +132,7 @@ func cmdList(args []string, stdout io.Writer) error {
 	}
 	filter, err := types.ParseLabelFilter(*labelFilter)
 	if err != nil {
-		return usagef("list: --label-filter %q: %v", *labelFilter, err)
+		return usagef("list: --label-filter %q: %s", *labelFilter, oneLine(err))
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)

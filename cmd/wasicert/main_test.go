@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wasicert/wasicert/suites"
+)
+
+// bin is wasicert built once for these tests: the tests drive the real
+// command, its exit status and its files.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wasicert-cmd-test-")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "wasicert")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		panic("go build: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type outcome struct {
+	code           int
+	stdout, stderr string
+}
+
+func wasicert(t *testing.T, args ...string) outcome {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return outcome{code, out.String(), errb.String()}
+}
+
+// TestBadInput: every mistake gets one line on stderr and exit 2, never a
+// panic or a usage dump.
+func TestBadInput(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"unknown runtime", []string{"run", "--runtime", "nosuch"}, `unknown runtime "nosuch"`},
+		{"unknown flag", []string{"run", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"stray argument", []string{"run", "extra"}, `unexpected argument "extra"`},
+		{"unwritable report path", []string{"run", "--junit", "/proc/wasicert/junit.xml"}, "cannot write reports to /proc/wasicert"},
+		{"report path is a directory", []string{"run", "--junit", os.TempDir()}, "is a directory"},
+		{"bad label filter", []string{"run", "--label-filter", "((("}, "--label-filter"},
+		{"bad timeout", []string{"run", "--timeout", "-1s"}, "--timeout must be positive"},
+		{"bad list filter", []string{"list", "--label-filter", "((("}, "--label-filter"},
+		{"missing expectations file", []string{"run", "--expectations", "/nonexistent.yaml"}, "expectations file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := wasicert(t, c.args...)
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d; stderr: %s", r.code, exitUsage, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "wasicert: ") || !strings.Contains(lines[0], c.want) {
+				t.Errorf("stderr %q: want one line starting 'wasicert: ' containing %q", r.stderr, c.want)
+			}
+			if strings.Contains(r.stderr, "panic") || strings.Contains(r.stdout, "goroutine") {
+				t.Errorf("panicked: %s", r.stderr)
+			}
+		})
+	}
+	if r := wasicert(t); r.code != exitUsage || !strings.Contains(r.stderr, "usage:") {
+		t.Errorf("no arguments: exit %d, stderr %q; want exit 2 and the usage", r.code, r.stderr)
+	}
+}
+
+// TestRunWritesEveryReport: each report flag writes a valid file (critest's
+// -report-dir once silently wrote nothing), and the exit status follows the
+// expectations.
+func TestRunWritesEveryReport(t *testing.T) {
+	dir := t.TempDir()
+	junit, gjson, results := filepath.Join(dir, "r", "junit.xml"), filepath.Join(dir, "r", "ginkgo.json"), filepath.Join(dir, "r", "results.jsonl")
+	r := wasicert(t, "run", "--runtime", "wazero", "--junit", junit, "--json", gjson, "--results", results)
+	if r.code != exitPass {
+		t.Fatalf("exit %d, want 0 (expectations applied); stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	n := len(suites.Catalogue())
+
+	var doc struct {
+		Tests     int `xml:"tests,attr"`
+		Testcases []struct {
+			Name    string `xml:"name,attr"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+		} `xml:"testsuite>testcase"`
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("junit is not valid XML: %v", err)
+	}
+	xfail := 0
+	for _, tc := range doc.Testcases {
+		if tc.Skipped != nil && strings.Contains(tc.Skipped.Message, "EXPECTED FAILURE") {
+			xfail++
+		}
+	}
+	if xfail == 0 {
+		t.Errorf("junit shows no expected failure, but wazero has known deviations")
+	}
+
+	var summary struct {
+		Specs  int            `json:"specs"`
+		Green  bool           `json:"green"`
+		Counts map[string]int `json:"counts"`
+	}
+	readJSON(t, filepath.Join(dir, "r", "summary.json"), &summary)
+	if summary.Specs != n || !summary.Green || summary.Counts["expected-failure"] != xfail {
+		t.Errorf("summary: %+v; want %d specs, green, %d expected failures", summary, n, xfail)
+	}
+	if !strings.Contains(r.stdout, "wasicert summary: wazero") {
+		t.Errorf("stdout lacks the printed summary")
+	}
+
+	var ginkgoReport []map[string]any
+	readJSON(t, gjson, &ginkgoReport)
+	if len(ginkgoReport) != 1 {
+		t.Errorf("ginkgo JSON report: %d suites, want 1", len(ginkgoReport))
+	}
+
+	if got := countLines(t, results); got != n {
+		t.Errorf("results stream has %d records, want %d", got, n)
+	}
+
+	if r := wasicert(t, "run", "--runtime", "wazero", "--no-expectations", "--summary", filepath.Join(dir, "s.json")); r.code != exitFail {
+		t.Errorf("--no-expectations: exit %d, want 1: wazero's known escapes must fail the run", r.code)
+	}
+}
+
+func TestLabelFilterPassesThrough(t *testing.T) {
+	dir := t.TempDir()
+	r := wasicert(t, "run", "--label-filter", "Area:env", "--summary", filepath.Join(dir, "s.json"))
+	if r.code != exitPass {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var summary struct{ Specs int }
+	readJSON(t, filepath.Join(dir, "s.json"), &summary)
+	want := 0
+	for _, s := range suites.Catalogue() {
+		if s.Area == suites.AreaEnv {
+			want++
+		}
+	}
+	if summary.Specs != want {
+		t.Errorf("Area:env ran %d specs, want %d", summary.Specs, want)
+	}
+}
+
+func TestList(t *testing.T) {
+	r := wasicert(t, "list")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	for sc.Scan() {
+		var line specLine
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("not a JSON line: %q", sc.Text())
+		}
+		if line.ID == "" || line.Rule == "" || line.Ref == "" || len(line.Labels) != 3 || seen[line.ID] {
+			t.Errorf("bad or duplicate spec line %+v", line)
+		}
+		seen[line.ID] = true
+	}
+	if len(seen) != len(suites.Catalogue()) {
+		t.Errorf("list printed %d specs, want %d", len(seen), len(suites.Catalogue()))
+	}
+	escapes := wasicert(t, "list", "--label-filter", "Severity:escape")
+	if n := strings.Count(escapes.stdout, "\n"); n == 0 || n >= len(seen) {
+		t.Errorf("Severity:escape listed %d specs, want a proper subset of %d", n, len(seen))
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s is not valid JSON: %v", path, err)
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var v map[string]any
+		if json.Unmarshal([]byte(l), &v) == nil {
+			n++
+		}
+	}
+	return n
+}
