@@ -13,9 +13,13 @@ GINKGO := $(TOOLS)/bin/ginkgo
 BENCH_COUNT ?= 6
 
 include probes/probes.mk
+include ci/runtimes/runtimes.mk
+
+# The runtimes `make test` must run the capability suite on (issue 3).
+MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-cli,wasmtime,wasmer,node,bun
 
 .DEFAULT_GOAL := build
-.PHONY: build run test deps ginkgo vet unit e2e bench
+.PHONY: build run test deps ginkgo vet unit e2e matrix bench
 
 build:
 	$(GO) build -o bin/wasicert ./cmd/wasicert
@@ -25,13 +29,13 @@ run: build
 		--json $(OUT)/$(RUNTIME)/ginkgo.json --results $(OUT)/$(RUNTIME)/results.jsonl
 
 # deps installs everything the tests use; each step skips what is present.
-deps: probes-toolchain ginkgo
+deps: probes-toolchain ginkgo runtimes
 
 ginkgo: $(GINKGO)
 $(GINKGO):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
 
-test: deps vet unit probes-check e2e
+test: deps vet unit probes-check e2e matrix
 
 vet:
 	$(GO) vet ./...
@@ -45,6 +49,11 @@ e2e: $(GINKGO)
 	$(GINKGO) run --junit-report=junit.xml --json-report=ginkgo.json --output-dir=$(OUT)/e2e \
 		./suites/capability -- -wasicert.runtime=wazero
 	test -s $(OUT)/e2e/junit.xml && test -s $(OUT)/e2e/ginkgo.json
+
+# matrix: the capability suite on every runtime that installs here, side by
+# side; fails if one of them is missing or fails beyond its expectations.
+matrix: build
+	./bin/wasicert matrix --runtimes $(MATRIX_RUNTIMES) --out $(OUT)/matrix
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./suites/ | tee $(OUT)/bench.txt

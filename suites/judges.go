@@ -100,27 +100,38 @@ func judgeContents(want map[string]string) func(*Evidence) Judgement {
 }
 
 // guestList reads a `env` or `args` op: the sizes record and the items.
-func guestList(ev *Evidence, sizesOp, itemOp string) (items []string, count, size int, err error) {
+// A failing get call is an error, except with zero items, where it is
+// returned as a note (node answers environ_get(0 vars) with INVAL).
+func guestList(ev *Evidence, sizesOp, itemOp string) (items []string, count, size int, note string, err error) {
 	var sizes *Record
+	var getErr string
 	for _, r := range ev.Records {
-		switch r.Op {
-		case sizesOp:
+		switch {
+		case r.Op == sizesOp:
 			r := r
 			sizes = &r
-		case itemOp:
+		case r.Op == itemOp && r.OK():
 			items = append(items, r.Data)
+		case r.Op == itemOp:
+			getErr = r.Errno
 		}
 	}
 	if sizes == nil {
-		return nil, 0, 0, fmt.Errorf("probe printed no %s record", sizesOp)
+		return nil, 0, 0, "", fmt.Errorf("probe printed no %s record", sizesOp)
 	}
 	if !sizes.OK() {
-		return nil, 0, 0, fmt.Errorf("%s failed with %s", sizesOp, sizes.Errno)
+		return nil, 0, 0, "", fmt.Errorf("%s failed with %s", sizesOp, sizes.Errno)
 	}
 	if sizes.Count == nil || sizes.Size == nil {
-		return nil, 0, 0, fmt.Errorf("%s record lacks count or size", sizesOp)
+		return nil, 0, 0, "", fmt.Errorf("%s record lacks count or size", sizesOp)
 	}
-	return items, *sizes.Count, *sizes.Size, nil
+	if getErr != "" {
+		if *sizes.Count != 0 {
+			return nil, 0, 0, "", fmt.Errorf("%s failed with %s", itemOp, getErr)
+		}
+		note = fmt.Sprintf("%s with zero items answered %s", itemOp, getErr)
+	}
+	return items, *sizes.Count, *sizes.Size, note, nil
 }
 
 // bufSize is the buffer size a list of KEY=VALUE or argv strings needs:
@@ -136,9 +147,13 @@ func bufSize(items []string) int {
 // judgeEnv: the guest's environment must be exactly want (order free).
 func judgeEnv(want []string) func(*Evidence) Judgement {
 	return func(ev *Evidence) Judgement {
-		got, count, size, err := guestList(ev, "environ_sizes_get", "environ_get")
+		got, count, size, note, err := guestList(ev, "environ_sizes_get", "environ_get")
 		if err != nil {
 			return Judgement{Verdict: verdicts.Fail, Reason: err.Error()}
+		}
+		j := pass()
+		if note != "" {
+			j.Notes = []string{note}
 		}
 		violation := ev.Spec.Severity.violation()
 		if extra := minus(got, want); len(extra) > 0 {
@@ -150,13 +165,13 @@ func judgeEnv(want []string) func(*Evidence) Judgement {
 		if count != len(want) || size != bufSize(want) {
 			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("environ_sizes_get says %d variables in %d bytes, want %d in %d", count, size, len(want), bufSize(want))}
 		}
-		return pass()
+		return j
 	}
 }
 
 // judgeHostEnv: no host variable and no canary may reach the guest.
 func judgeHostEnv(ev *Evidence) Judgement {
-	got, _, _, err := guestList(ev, "environ_sizes_get", "environ_get")
+	got, _, _, _, err := guestList(ev, "environ_sizes_get", "environ_get")
 	if err != nil {
 		return Judgement{Verdict: verdicts.Fail, Reason: err.Error()}
 	}
@@ -182,7 +197,7 @@ func judgeHostEnv(ev *Evidence) Judgement {
 
 // judgeArgs: argv must be exactly what was configured.
 func judgeArgs(ev *Evidence) Judgement {
-	got, count, size, err := guestList(ev, "args_sizes_get", "args_get")
+	got, count, size, _, err := guestList(ev, "args_sizes_get", "args_get")
 	if err != nil {
 		return Judgement{Verdict: verdicts.Fail, Reason: err.Error()}
 	}
@@ -198,7 +213,7 @@ func judgeArgs(ev *Evidence) Judgement {
 
 // judgeArgv0: argv[0] must not disclose a host path the guest was not given.
 func judgeArgv0(ev *Evidence) Judgement {
-	got, _, _, err := guestList(ev, "args_sizes_get", "args_get")
+	got, _, _, _, err := guestList(ev, "args_sizes_get", "args_get")
 	if err != nil {
 		return Judgement{Verdict: verdicts.Fail, Reason: err.Error()}
 	}

@@ -37,6 +37,8 @@ const usage = `wasicert: WASI preview-1 conformance and capability-security suit
 usage:
   wasicert run --runtime NAME [flags]   run the suites against one runtime
   wasicert list [--label-filter EXPR]   print every spec as JSON lines
+  wasicert runtimes [--json]            list every known runtime: installed or not, version, features
+  wasicert matrix [--out DIR]           run the suites on every installed runtime, side by side
   wasicert version                      print wasicert's version
 
 run 'wasicert run -h' for the flags of run.
@@ -60,12 +62,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdRun(args[1:], stdout, stderr)
 	case "list":
 		err = cmdList(args[1:], stdout)
+	case "runtimes":
+		err = cmdRuntimes(args[1:], stdout)
+	case "matrix":
+		code, err = cmdMatrix(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "wasicert", version())
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q: use run, list or version (wasicert help)", args[0])
+		err = usagef("unknown command %q: use run, list, runtimes, matrix or version (wasicert help)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wasicert: "+err.Error())

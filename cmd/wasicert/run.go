@@ -44,8 +44,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	labelFilter := fs.String("label-filter", "", "run only specs whose labels match `EXPR` (ginkgo syntax, e.g. 'Area:preopen && Severity:escape')")
 	focus := fs.String("focus", "", "run only specs whose ID or rule matches `REGEXP`")
 	verbose := fs.Bool("v", false, "verbose: print each spec as it runs")
+	addRuntimeConfigFlag(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
+	}
+	if err := loadRuntimeConfigs(); err != nil {
+		return exitUsage, err
 	}
 	if cfg.Timeout <= 0 {
 		return exitUsage, usagef("run: --timeout must be positive, got %s", cfg.Timeout)

@@ -240,8 +240,27 @@ static int parse_u64(const char *s, uint64_t *v) {
 	return 1;
 }
 
+/* canon trims a preopen name to the part that names the directory, the way
+ * wasi-libc compares them: leading "./" and "/" and trailing "/" go, so a
+ * runtime that reports "sandbox" or "./sandbox/" for a grant configured as
+ * "/sandbox" is still found (preopen.discovery reports the odd name). */
+static void canon(const uint8_t *s, size_t len, const uint8_t **out, size_t *outlen) {
+	for (;;) {
+		if (len >= 2 && s[0] == '.' && s[1] == '/') {
+			s += 2, len -= 2;
+		} else if (len >= 1 && s[0] == '/') {
+			s++, len--;
+		} else {
+			break;
+		}
+	}
+	while (len > 0 && s[len - 1] == '/')
+		len--;
+	*out = s, *outlen = len;
+}
+
 /* resolve turns a <dir>/<fd> argument into an fd: "fd:N", else a preopen's
- * name, else a bare decimal N. */
+ * name (exactly, else after canon), else a bare decimal N. */
 static int resolve(arg_t *a) {
 	uint64_t n;
 	if (strncmp(a->str, "fd:", 3) == 0 && parse_u64(a->str + 3, &n) && n <= UINT32_MAX) {
@@ -252,6 +271,16 @@ static int resolve(arg_t *a) {
 	size_t len = strlen(a->str);
 	for (size_t i = 0; i < npreopens; i++) {
 		if (preopens[i].len == len && memcmp(preopens[i].name, a->str, len) == 0) {
+			a->fd = preopens[i].fd;
+			return 1;
+		}
+	}
+	const uint8_t *want, *have;
+	size_t wantlen, havelen;
+	canon((const uint8_t *)a->str, len, &want, &wantlen);
+	for (size_t i = 0; i < npreopens; i++) {
+		canon(preopens[i].name, preopens[i].len, &have, &havelen);
+		if (havelen == wantlen && memcmp(have, want, wantlen) == 0) {
 			a->fd = preopens[i].fd;
 			return 1;
 		}

@@ -12,7 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	// The runtimes a run can choose by name.
-	_ "github.com/wasicert/wasicert/runners/wazero"
+	_ "github.com/wasicert/wasicert/runners/all"
 )
 
 var _ = Describe("WASI capability", func() {

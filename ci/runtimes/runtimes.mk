@@ -1,0 +1,66 @@
+# ci/runtimes/runtimes.mk: build the runtime workers and install the runtimes
+# that have a package here, into the repository (never system-wide).
+#
+#   make -f ci/runtimes/runtimes.mk workers    # bin/wasicert-worker-{wasmtime,wasmer}
+#   make -f ci/runtimes/runtimes.mk runtimes   # workers + .tools/bin/wazero + .tools/bun
+#
+# Or `include ci/runtimes/runtimes.mk` from the top-level Makefile. Every
+# target is idempotent: a tool already present at its pinned version is kept;
+# the workers are always handed to `go build`, whose cache makes a no-change
+# rebuild cost about a second.
+#
+# Runners find what this installs without configuration when wasicert runs
+# inside the repository: workers in ./bin (or next to the wasicert binary, or
+# $WASICERT_WORKER_DIR, or PATH), the wazero CLI in ./.tools/bin, Bun in
+# ./.tools/bun (or $WASICERT_TOOLS_DIR instead of ./.tools).
+
+RUNTIMES_MK_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
+REPO_ROOT       ?= $(abspath $(RUNTIMES_MK_DIR)/../..)
+WASICERT_BIN    ?= $(REPO_ROOT)/bin
+WASICERT_TOOLS  ?= $(REPO_ROOT)/.tools
+GO              ?= go
+NPM             ?= npm
+
+# Pinned versions: change them here and in runtimes/*.yaml (written_for).
+WAZERO_CLI_VERSION ?= v1.12.0
+BUN_VERSION        ?= 1.4.5
+
+WAZERO_CLI := $(WASICERT_TOOLS)/bin/wazero
+BUN_DIR    := $(WASICERT_TOOLS)/bun
+BUN        := $(BUN_DIR)/node_modules/bun/bin/bun.exe
+
+.PHONY: workers runtimes wazero-cli bun worker-wasmtime worker-wasmer
+
+workers: worker-wasmtime worker-wasmer
+
+# One executable per cgo engine: wasmtime-go and wasmer-go cannot be linked
+# into one binary (both define the wasm C API; see runtimes.md).
+worker-wasmtime:
+	cd $(REPO_ROOT) && CGO_ENABLED=1 $(GO) build -o $(WASICERT_BIN)/wasicert-worker-wasmtime ./cmd/wasicert-worker-wasmtime
+
+worker-wasmer:
+	cd $(REPO_ROOT) && CGO_ENABLED=1 $(GO) build -o $(WASICERT_BIN)/wasicert-worker-wasmer ./cmd/wasicert-worker-wasmer
+
+runtimes: workers wazero-cli bun
+
+wazero-cli:
+	@if [ -x "$(WAZERO_CLI)" ] && "$(WAZERO_CLI)" version 2>/dev/null | grep -q "$(WAZERO_CLI_VERSION:v%=%)"; then \
+		echo "wazero CLI $(WAZERO_CLI_VERSION) present: $(WAZERO_CLI)"; \
+	else \
+		echo "installing wazero CLI $(WAZERO_CLI_VERSION) into $(WASICERT_TOOLS)/bin"; \
+		mkdir -p "$(WASICERT_TOOLS)/bin" && \
+		GOBIN="$(WASICERT_TOOLS)/bin" $(GO) install github.com/tetratelabs/wazero/cmd/wazero@$(WAZERO_CLI_VERSION); \
+	fi
+
+# The npm package "bun" carries the real binary (through its optional
+# dependency @oven/bun-<os>-<arch>; its postinstall puts it at bin/bun.exe).
+bun:
+	@if [ -x "$(BUN)" ] && [ "$$("$(BUN)" --version 2>/dev/null)" = "$(BUN_VERSION)" ]; then \
+		echo "bun $(BUN_VERSION) present: $(BUN)"; \
+	else \
+		echo "installing bun@$(BUN_VERSION) into $(BUN_DIR)"; \
+		mkdir -p "$(BUN_DIR)" && \
+		{ [ -f "$(BUN_DIR)/package.json" ] || echo '{"private":true}' > "$(BUN_DIR)/package.json"; } && \
+		$(NPM) install --prefix "$(BUN_DIR)" --no-audit --no-fund --save-exact bun@$(BUN_VERSION) && \
+		"$(BUN)" --version; \
+	fi

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// EnvCacheDir names the directory for wazero's on-disk compile cache. It is
+// read from the shim's own environment (inherited from containerd), never
+// from the container's spec. Unset: no on-disk cache.
+const EnvCacheDir = "WASICERT_SHIM_CACHE_DIR"
+
+// Preopen is one directory the guest is granted.
+type Preopen struct {
+	Host, Guest string
+	ReadOnly    bool
+}
+
+// Plan is everything the guest is granted, derived from the OCI spec by least
+// privilege. Nothing from the shim's own process reaches it.
+type Plan struct {
+	Entrypoint string // host path of the module, inside the rootfs
+	EntryGuest string // the module's path inside the container
+	Args       []string
+	Env        [][2]string
+	Preopens   []Preopen
+	Skipped    []string // mounts not granted, for the log
+}
+
+// nonBindTypes are mount types the shim never grants: WASI has no /proc,
+// /sys, /dev or cgroups.
+var nonBindTypes = []string{"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "shm"}
+
+func isBind(m specs.Mount) bool {
+	if m.Type == "bind" || m.Type == "rbind" {
+		return true
+	}
+	if slices.Contains(nonBindTypes, m.Type) {
+		return false
+	}
+	return slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// BuildPlan maps spec to a Plan, rootfs being the container's root on the host.
+func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
+	if spec.Process == nil {
+		return nil, errors.New("no entrypoint: the OCI spec has no process")
+	}
+	if spec.Process.Terminal {
+		return nil, errors.New("a terminal (tty) was requested: the wazero shim has no tty support")
+	}
+	args := spec.Process.Args
+	if len(args) == 0 || args[0] == "" {
+		return nil, errors.New("no entrypoint: process.args is empty (the image sets no Entrypoint or Cmd and none was given)")
+	}
+	p := &Plan{Args: slices.Clone(args)}
+
+	guest := args[0]
+	if !path.IsAbs(guest) {
+		cwd := spec.Process.Cwd
+		if cwd == "" {
+			cwd = "/"
+		}
+		guest = path.Join(cwd, guest)
+	}
+	p.EntryGuest = guest
+	host, err := securejoin.SecureJoin(rootfs, guest)
+	if err != nil {
+		return nil, fmt.Errorf("entrypoint %q: %w", guest, err)
+	}
+	st, err := os.Stat(host)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("missing .wasm: entrypoint %q does not exist in the container's rootfs", guest)
+	case err != nil:
+		return nil, fmt.Errorf("entrypoint %q: %w", guest, err)
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("entrypoint %q is not a regular file", guest)
+	}
+	p.Entrypoint = host
+
+	for _, kv := range spec.Process.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return nil, fmt.Errorf("environment entry %q is not KEY=VALUE", kv)
+		}
+		p.Env = append(p.Env, [2]string{k, v})
+	}
+
+	p.Preopens = append(p.Preopens, Preopen{Host: rootfs, Guest: "/", ReadOnly: spec.Root != nil && spec.Root.Readonly})
+	for _, m := range spec.Mounts {
+		if !isBind(m) {
+			p.Skipped = append(p.Skipped, m.Type+":"+m.Destination)
+			continue
+		}
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			return nil, fmt.Errorf("bind mount %s -> %s: %w", m.Source, m.Destination, err)
+		}
+		if !st.IsDir() {
+			// WASI preopens are directories; a file bind (e.g. /etc/hosts) is not granted.
+			p.Skipped = append(p.Skipped, "file-bind:"+m.Destination)
+			continue
+		}
+		dest := path.Clean("/" + m.Destination)
+		p.Preopens = append(p.Preopens, Preopen{Host: m.Source, Guest: dest, ReadOnly: slices.Contains(m.Options, "ro")})
+	}
+	return p, nil
+}
+
+// ReadModule reads the entrypoint and checks it looks like WebAssembly.
+func (p *Plan) ReadModule() ([]byte, error) {
+	b, err := os.ReadFile(p.Entrypoint)
+	if err != nil {
+		return nil, fmt.Errorf("entrypoint %q: %w", p.EntryGuest, err)
+	}
+	if len(b) < 8 || !bytes.Equal(b[:4], []byte("\x00asm")) {
+		return nil, fmt.Errorf("corrupt module: entrypoint %q is not valid WebAssembly (no \\0asm magic)", p.EntryGuest)
+	}
+	return b, nil
+}
+
+func wazeroVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/tetratelabs/wazero" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,70 @@
+// Command wasicert-worker-wasmtime runs ONE WebAssembly module under wasmtime,
+// embedded through wasmtime-go, and exits. wasicert's "wasmtime" runner
+// (package runners/wasmtime) starts one per run, so a crash or hang of the
+// engine ends this process, never the harness.
+//
+// Usage:
+//
+//	wasicert-worker-wasmtime JOB.json     run the job (see process.Job)
+//	wasicert-worker-wasmtime -version     print "wasmtime <version>"
+//
+// Protocol (shared with wasicert-worker-wasmer, see package runners/process):
+// stdin, stdout and stderr are the guest's own. Before exiting, the worker
+// writes one JSON process.Report on fd 3 when fd 3 is open:
+//
+//	{"ended":"exit","exit_code":N}   the guest returned or called proc_exit(N); exit status N&255
+//	{"ended":"trap","detail":"..."}  the guest trapped; exit status 134
+//	{"ended":"error","detail":"..."} the module could not be read, compiled or
+//	                                 instantiated, or the job was bad; exit status 2
+//
+// A worker that dies by a signal or exits without a report crashed.
+//
+// This command needs cgo (wasmtime-go links a static libwasmtime). Built
+// without cgo it still compiles, and says so on -version and on every job.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+const (
+	exitTrap  = 134
+	exitError = 2
+)
+
+const goModule = "github.com/bytecodealliance/wasmtime-go/v44"
+
+// engineVersion is wasmtime's version, which wasmtime-go's module version
+// tracks one for one (v44.0.0 embeds wasmtime 44.0.0).
+func engineVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == goModule {
+				if d.Replace != nil {
+					d = d.Replace
+				}
+				return strings.TrimPrefix(d.Version, "v")
+			}
+		}
+	}
+	return "44.0.0"
+}
+
+func main() {
+	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
+		if !cgoBuilt {
+			fmt.Fprintln(os.Stderr, "wasicert-worker-wasmtime: built without cgo: no wasmtime engine")
+			os.Exit(exitError)
+		}
+		fmt.Printf("wasmtime %s\n", engineVersion())
+		return
+	}
+	if len(os.Args) != 2 || strings.HasPrefix(os.Args[1], "-") {
+		fmt.Fprintln(os.Stderr, "usage: wasicert-worker-wasmtime JOB.json | -version")
+		os.Exit(exitError)
+	}
+	os.Exit(run(os.Args[1]))
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wasicert/wasicert/reports"
+	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/suites"
+)
+
+// runtimeLine is one line of `wasicert runtimes --json`.
+type runtimeLine struct {
+	Name     string   `json:"name"`
+	Status   string   `json:"status"` // installed | not installed | unusable
+	Version  string   `json:"version,omitempty"`
+	Features []string `json:"features,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+}
+
+// probeRuntime opens one registered runtime and says whether it can run.
+func probeRuntime(name string) (runtimeLine, runners.Runner) {
+	r, err := runners.Open(name)
+	switch {
+	case err == nil:
+		line := runtimeLine{Name: name, Status: "installed", Version: r.Version()}
+		for _, f := range r.Features() {
+			line.Features = append(line.Features, string(f))
+		}
+		return line, r
+	case errors.Is(err, runners.ErrNotInstalled):
+		return runtimeLine{Name: name, Status: "not installed", Reason: err.Error()}, nil
+	default:
+		return runtimeLine{Name: name, Status: "unusable", Reason: err.Error()}, nil
+	}
+}
+
+func cmdRuntimes(args []string, stdout io.Writer) error {
+	fs := newFlags("runtimes")
+	asJSON := fs.Bool("json", false, "print one JSON object per runtime")
+	addRuntimeConfigFlag(fs)
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	if err := loadRuntimeConfigs(); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if !*asJSON {
+		fmt.Fprintln(tw, "RUNTIME\tSTATUS\tVERSION\tFEATURES / REASON")
+	}
+	for _, name := range runners.Names() {
+		line, _ := probeRuntime(name)
+		if *asJSON {
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
+			continue
+		}
+		detail := strings.Join(line.Features, ",")
+		if line.Reason != "" {
+			detail = line.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", line.Name, line.Status, orDash(line.Version), detail)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cmdMatrix runs the suites once per installed runtime, each in a wasicert
+// process of its own (a runtime that crashes the harness takes only its own
+// column down), and writes the side-by-side table.
+func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("matrix")
+	out := fs.String("out", "out/matrix", "write matrix.md, matrix.json and one directory of reports per runtime under `DIR`")
+	only := fs.String("runtimes", "", "comma-separated runtimes (default: every installed runtime)")
+	labelFilter := fs.String("label-filter", "", "run only specs whose labels match `EXPR`")
+	timeout := fs.Duration("timeout", runners.DefaultTimeout, "timeout of one probe run")
+	addRuntimeConfigFlag(fs)
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return exitPass, err
+	}
+	if err := loadRuntimeConfigs(); err != nil {
+		return exitUsage, err
+	}
+	if err := reports.CheckWritable(filepath.Join(*out, "matrix.md")); err != nil {
+		return exitUsage, usageError{err.Error()}
+	}
+	names := runners.Names()
+	if *only != "" {
+		names = strings.Split(*only, ",")
+		for _, n := range names {
+			if _, err := runners.Open(n); err != nil && !errors.Is(err, runners.ErrNotInstalled) && strings.HasPrefix(err.Error(), "unknown runtime") {
+				return exitUsage, usageError{err.Error()}
+			}
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return exitUsage, err
+	}
+	m := reports.NewMatrix(suites.IDs(suites.Catalogue()))
+	code := exitPass
+	start := time.Now()
+	for _, name := range names {
+		line, _ := probeRuntime(name)
+		if line.Status != "installed" {
+			m.AddRuntime(name, line.Reason, nil)
+			fmt.Fprintf(stderr, "matrix: %-20s %s\n", name, line.Reason)
+			if *only != "" {
+				code = exitFail // the user asked for this runtime by name
+			}
+			continue
+		}
+		dir := filepath.Join(*out, safeName(name))
+		runArgs := []string{"run", "--runtime", name, "--junit", filepath.Join(dir, "junit.xml"),
+			"--results", filepath.Join(dir, "results.jsonl"), "--timeout", timeout.String()}
+		if *labelFilter != "" {
+			runArgs = append(runArgs, "--label-filter", *labelFilter)
+		}
+		runArgs = append(runArgs, runtimeConfigArgs()...)
+		t0 := time.Now()
+		var log bytes.Buffer
+		cmd := exec.Command(self, runArgs...)
+		cmd.Stdout, cmd.Stderr = &log, &log
+		runErr := cmd.Run()
+		_ = os.MkdirAll(dir, 0o755)
+		_ = reports.WriteFileAtomic(filepath.Join(dir, "output.log"), log.Bytes())
+		records, _ := reports.ReadStream(filepath.Join(dir, "results.jsonl"))
+		status := "ran"
+		if ee, ok := runErr.(*exec.ExitError); ok && ee.ExitCode() != exitFail {
+			status = fmt.Sprintf("run ended with exit %d: see %s", ee.ExitCode(), filepath.Join(dir, "output.log"))
+		}
+		if runErr != nil {
+			code = exitFail
+		}
+		m.AddRuntime(name, status, records)
+		fmt.Fprintf(stderr, "matrix: %-20s %d specs in %s (%s)\n", name, len(records), time.Since(t0).Round(time.Millisecond), runResult(runErr))
+	}
+	if err := m.WriteFiles(filepath.Join(*out, "matrix.md"), filepath.Join(*out, "matrix.json")); err != nil {
+		return exitUsage, err
+	}
+	if err := m.WriteMarkdown(stdout); err != nil {
+		return exitUsage, err
+	}
+	fmt.Fprintf(stderr, "matrix: %d runtimes in %s; wrote %s\n", len(names), time.Since(start).Round(time.Millisecond), filepath.Join(*out, "matrix.md"))
+	return code, nil
+}
+
+func runResult(err error) string {
+	if err == nil {
+		return "green"
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == exitFail {
+		return "failures beyond its expectations"
+	}
+	return err.Error()
+}
+
+// safeName makes a runtime name usable as a directory name.
+func safeName(name string) string {
+	return strings.NewReplacer("/", "_", ":", "_", " ", "_").Replace(name)
+}

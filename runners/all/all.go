@@ -1,0 +1,12 @@
+// Package all registers every runtime wasicert knows, for commands and
+// suites that choose a runtime by name. Import it for its side effects.
+package all
+
+import (
+	_ "github.com/wasicert/wasicert/runners/cli"        // wazero-cli, wasmtime-cli, wasmedge, wasmer-cli, iwasm (command templates)
+	_ "github.com/wasicert/wasicert/runners/containerd" // containerd (any wasm shim, by WASICERT_CONTAINERD_* settings)
+	_ "github.com/wasicert/wasicert/runners/node"       // node, bun
+	_ "github.com/wasicert/wasicert/runners/wasmer"     // wasmer (wasmer-go, in its worker process)
+	_ "github.com/wasicert/wasicert/runners/wasmtime"   // wasmtime (wasmtime-go, in its worker process)
+	_ "github.com/wasicert/wasicert/runners/wazero"     // wazero, wazero-interpreter (embedded)
+)

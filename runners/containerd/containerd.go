@@ -1,0 +1,560 @@
+// Package containerd is a runners.Runner that drives any containerd runtime
+// (io.containerd.wazero.v1, runwasi's io.containerd.wasmtime.v1 and
+// io.containerd.wasmedge.v1, ...) through the containerd Go client.
+//
+// Each Run packs the module as a FROM-scratch wasi/wasm32 OCI image (package
+// ociimage; imported once per module digest and kept for the process until
+// Close), creates a container whose spec grants exactly the Invocation:
+// process.args = inv.Args, process.env = inv.Env (unless InjectDefaultEnv),
+// one bind mount per preopen (rbind, plus ro when ReadOnly), stdio through
+// FIFOs under the runner's state dir. Every task, container and snapshot is
+// removed after the run, also when it fails or ctx is cancelled; images on
+// Close.
+//
+// Listeners are not supported: a container runtime has no way to hand a
+// guest a preopened socket.
+//
+// Exit statuses: containerd reports one number. A status of 128+N that a
+// shim reports for a guest killed by signal N stays an ordinary EndedExit
+// with that code; only the runner's own timeout kill becomes EndedTimeout.
+// For io.containerd.wazero.v1, status 134 with the shim's trap line on
+// stderr is reported as EndedTrap.
+package containerd
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/containers"
+	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/images"
+	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/containerd/oci"
+	"github.com/containerd/platforms"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/runners/containerd/ociimage"
+)
+
+const (
+	// DefaultRuntime is our shim.
+	DefaultRuntime = "io.containerd.wazero.v1"
+	// DefaultNamespace holds everything the runner creates.
+	DefaultNamespace = "wasicert"
+	// EnvAddress and EnvRuntime configure the registered "containerd" runner.
+	EnvAddress     = "WASICERT_CONTAINERD_ADDRESS"
+	EnvRuntime     = "WASICERT_CONTAINERD_RUNTIME"
+	EnvSnapshotter = "WASICERT_CONTAINERD_SNAPSHOTTER"
+	EnvStateDir    = "WASICERT_CONTAINERD_STATE_DIR"
+
+	// TrapPrefix is the line the wazero shim writes to stderr for a trap.
+	TrapPrefix     = "containerd-shim-wazero-v1: trap: "
+	trapExitStatus = 134
+)
+
+func init() {
+	runners.Register("containerd", func() (runners.Runner, error) {
+		addr := os.Getenv(EnvAddress)
+		if addr == "" {
+			return nil, fmt.Errorf("containerd: %s is not set (the socket of a running containerd): %w", EnvAddress, runners.ErrNotInstalled)
+		}
+		rt := os.Getenv(EnvRuntime)
+		if rt == "" {
+			rt = DefaultRuntime
+		}
+		return New(Options{Address: addr, Runtime: rt, Snapshotter: os.Getenv(EnvSnapshotter), StateDir: os.Getenv(EnvStateDir)})
+	})
+}
+
+// Options configure a Runner.
+type Options struct {
+	// Address is containerd's gRPC socket, e.g. /tmp/wcd/containerd.sock.
+	Address string
+	// Namespace; default DefaultNamespace.
+	Namespace string
+	// Runtime is the containerd runtime name; default DefaultRuntime.
+	Runtime string
+	// Snapshotter; default "native" (works on any filesystem).
+	Snapshotter string
+	// StateDir holds the FIFO dirs; default a temp dir removed on Close.
+	StateDir string
+	// InjectDefaultEnv reproduces what ctr and docker do: containerd's
+	// default spec env (PATH=...) comes first, inv.Env is merged over it.
+	// Off: process.env is exactly inv.Env.
+	InjectDefaultEnv bool
+}
+
+// Runner runs modules through containerd.
+type Runner struct {
+	opts     Options
+	client   *containerd.Client
+	version  string
+	ownState bool
+	fifoDir  string
+	mu       sync.Mutex
+	images   map[string]string // cache key -> image name
+	importMu sync.Mutex
+}
+
+// New connects to containerd. A missing socket is an error wrapping
+// runners.ErrNotInstalled with a one-line reason.
+func New(o Options) (*Runner, error) {
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if o.Runtime == "" {
+		o.Runtime = DefaultRuntime
+	}
+	if o.Snapshotter == "" {
+		o.Snapshotter = "native"
+	}
+	sock := strings.TrimPrefix(o.Address, "unix://")
+	if sock == "" {
+		return nil, fmt.Errorf("containerd: no socket address given: %w", runners.ErrNotInstalled)
+	}
+	if st, err := os.Stat(sock); err != nil || st.Mode()&os.ModeSocket == 0 {
+		return nil, fmt.Errorf("containerd: socket %s is absent (is containerd running?): %w", sock, runners.ErrNotInstalled)
+	}
+	client, err := containerd.New(sock, containerd.WithDefaultNamespace(o.Namespace), containerd.WithTimeout(5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("containerd: connect %s: %w", sock, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := client.Version(ctx)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("containerd: %s does not answer: %w", sock, err)
+	}
+	r := &Runner{opts: o, client: client, version: v.Version, images: map[string]string{}}
+	if o.StateDir == "" {
+		d, err := os.MkdirTemp("", "wasicert-containerd-")
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+		r.opts.StateDir, r.ownState = d, true
+	}
+	r.fifoDir = filepath.Join(r.opts.StateDir, "fifo")
+	if err := os.MkdirAll(r.fifoDir, 0o700); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Name is "containerd:<runtime>".
+func (r *Runner) Name() string { return "containerd:" + r.opts.Runtime }
+
+// Version is containerd's version.
+func (r *Runner) Version() string { return "containerd " + r.version }
+
+// Features: read-only preopens (ro bind mounts) and stdin; no sockets.
+func (r *Runner) Features() runners.Features {
+	return runners.Features{runners.FeatureReadOnlyPreopen, runners.FeatureStdin}
+}
+
+// Client exposes the containerd client (for leftover checks in tests).
+func (r *Runner) Client() *containerd.Client { return r.client }
+
+// Namespace is the namespace the runner works in.
+func (r *Runner) Namespace() string { return r.opts.Namespace }
+
+func (r *Runner) nsctx(ctx context.Context) context.Context {
+	return namespaces.WithNamespace(ctx, r.opts.Namespace)
+}
+
+// Close deletes the images the runner imported (and, through containerd's
+// garbage collection, their content and snapshots), the runner's own state
+// dir, and closes the client.
+func (r *Runner) Close() error {
+	ctx, cancel := context.WithTimeout(r.nsctx(context.Background()), 30*time.Second)
+	defer cancel()
+	var errs []error
+	r.mu.Lock()
+	names := make([]string, 0, len(r.images))
+	for _, n := range r.images {
+		names = append(names, n)
+	}
+	r.images = map[string]string{}
+	r.mu.Unlock()
+	for _, n := range names {
+		if err := r.client.ImageService().Delete(ctx, n, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	if r.ownState {
+		errs = append(errs, os.RemoveAll(r.opts.StateDir))
+	}
+	errs = append(errs, r.client.Close())
+	return errors.Join(errs...)
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+func sanitize(s string) string {
+	s = unsafeChars.ReplaceAllString(strings.ToLower(s), "-")
+	s = strings.Trim(s, "-._")
+	if s == "" {
+		s = "module"
+	}
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return s
+}
+
+// modulePath is where the module goes in the image so that argv[0], verbatim,
+// names it: an absolute argv[0] is used as is, a relative one is resolved
+// against the process cwd "/".
+func modulePath(argv0 string) string {
+	return filepath.Clean("/" + argv0)
+}
+
+// Run implements runners.Runner.
+func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	return r.runModule(ctx, inv, nil)
+}
+
+func (r *Runner) runModule(ctx context.Context, inv runners.Invocation, sig *Signal) (runners.Result, error) {
+	if err := inv.Validate(); err != nil {
+		return runners.Result{}, err
+	}
+	if len(inv.Listeners) > 0 {
+		return runners.Result{}, fmt.Errorf("containerd runner: listeners are not supported")
+	}
+	wasm := inv.Module.Bytes
+	if len(wasm) == 0 {
+		b, err := os.ReadFile(inv.Module.Path)
+		if err != nil {
+			return runners.Result{}, fmt.Errorf("containerd runner: read module: %w", err)
+		}
+		wasm = b
+	}
+	sum := sha256.Sum256(wasm)
+	dgst := hex.EncodeToString(sum[:])
+	mpath := modulePath(inv.Args[0])
+	if mpath == "/" {
+		return runners.Result{}, fmt.Errorf("containerd runner: argv[0] %q does not name a file", inv.Args[0])
+	}
+	ph := sha256.Sum256([]byte(mpath))
+	key := dgst + ":" + mpath
+	ctx = r.nsctx(ctx)
+
+	r.importMu.Lock()
+	r.mu.Lock()
+	name, ok := r.images[key]
+	r.mu.Unlock()
+	if !ok {
+		name = fmt.Sprintf("wasicert.local/module/%s:%s-%s", sanitize(inv.Module.Name), dgst[:16], hex.EncodeToString(ph[:4]))
+		layout, _, err := ociimage.Build(ociimage.Options{Name: name, Module: wasm, Path: mpath})
+		if err == nil {
+			err = r.importImage(ctx, layout, name)
+		}
+		if err != nil {
+			r.importMu.Unlock()
+			return runners.Result{}, err
+		}
+		r.mu.Lock()
+		r.images[key] = name
+		r.mu.Unlock()
+	}
+	r.importMu.Unlock()
+
+	img, err := r.client.GetImage(ctx, name)
+	if err != nil {
+		return runners.Result{}, fmt.Errorf("containerd runner: image %s: %w", name, err)
+	}
+	img = containerd.NewImageWithPlatform(r.client, img.Metadata(), platforms.Only(ociimage.Platform))
+	return r.run(ctx, img, inv, false, sig)
+}
+
+// Signal asks RunWithSignal to send Signal to the task After it started.
+type Signal struct {
+	Signal syscall.Signal
+	After  time.Duration
+}
+
+// RunWithSignal is Run, but sends sig.Signal to the task sig.After its start
+// (for specs of how a runtime maps signals to exit statuses; the wazero shim
+// reports 128+signal as the exit code).
+func (r *Runner) RunWithSignal(ctx context.Context, inv runners.Invocation, sig Signal) (runners.Result, error) {
+	return r.runModule(ctx, inv, &sig)
+}
+
+// RunImage imports an OCI layout tarball (e.g. from ociimage.Build, possibly
+// a deliberately bad one), runs it with inv and deletes the image again. The
+// image must be for wasi/wasm32. Empty inv.Args means the image's Entrypoint
+// and Cmd; the spec env is the image's Env followed by inv.Env.
+// inv.Module is not used.
+func (r *Runner) RunImage(ctx context.Context, layout []byte, name string, inv runners.Invocation) (runners.Result, error) {
+	ctx = r.nsctx(ctx)
+	if err := r.importImage(ctx, layout, name); err != nil {
+		return runners.Result{}, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = r.client.ImageService().Delete(cctx, name, images.SynchronousDelete())
+	}()
+	img, err := r.client.GetImage(ctx, name)
+	if err != nil {
+		return runners.Result{}, err
+	}
+	img = containerd.NewImageWithPlatform(r.client, img.Metadata(), platforms.Only(ociimage.Platform))
+	return r.run(ctx, img, inv, true, nil)
+}
+
+// importImage imports layout under name, checks its platform and unpacks it.
+// On error nothing is left.
+func (r *Runner) importImage(ctx context.Context, layout []byte, name string) (retErr error) {
+	imgs, err := r.client.Import(ctx, bytes.NewReader(layout), containerd.WithAllPlatforms(true),
+		containerd.WithImageRefTranslator(func(string) string { return name }))
+	if err != nil {
+		return fmt.Errorf("containerd runner: import image %s: %w", name, err)
+	}
+	defer func() {
+		if retErr != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			for _, im := range imgs {
+				_ = r.client.ImageService().Delete(cctx, im.Name, images.SynchronousDelete())
+			}
+		}
+	}()
+	var found *images.Image
+	for i := range imgs {
+		if imgs[i].Name == name {
+			found = &imgs[i]
+		}
+	}
+	if found == nil {
+		return fmt.Errorf("containerd runner: import image %s: the layout holds no image of that name", name)
+	}
+	plats, err := images.Platforms(ctx, r.client.ContentStore(), found.Target)
+	if err != nil {
+		return fmt.Errorf("containerd runner: image %s: %w", name, err)
+	}
+	want := platforms.Only(ociimage.Platform)
+	if !slices.ContainsFunc(plats, want.Match) {
+		var have []string
+		for _, p := range plats {
+			have = append(have, platforms.Format(p))
+		}
+		return fmt.Errorf("containerd runner: platform mismatch: image %s is for %s, not %s", name, strings.Join(have, ", "), platforms.Format(ociimage.Platform))
+	}
+	img := containerd.NewImageWithPlatform(r.client, *found, want)
+	if err := img.Unpack(ctx, r.opts.Snapshotter); err != nil {
+		return fmt.Errorf("containerd runner: unpack image %s: %w", name, err)
+	}
+	return nil
+}
+
+func randomID(name string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "wasicert-" + sanitize(name) + "-" + hex.EncodeToString(b)
+}
+
+// withExactEnv sets process.env to exactly env (an empty list, never nil).
+func withExactEnv(env []string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		s.Process.Env = append([]string{}, env...)
+		return nil
+	}
+}
+
+func bindMounts(pre []runners.Preopen) []specs.Mount {
+	var ms []specs.Mount
+	for _, p := range pre {
+		opts := []string{"rbind", "rw"}
+		if p.ReadOnly {
+			opts = []string{"rbind", "ro"}
+		}
+		ms = append(ms, specs.Mount{Destination: p.GuestPath, Type: "bind", Source: p.HostDir, Options: opts})
+	}
+	return ms
+}
+
+func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invocation, fromImage bool, sig *Signal) (res runners.Result, retErr error) {
+	id := randomID(inv.Module.Name)
+	specOpts := []oci.SpecOpts{}
+	if fromImage {
+		specOpts = append(specOpts, oci.WithImageConfig(img))
+		if len(inv.Args) > 0 {
+			specOpts = append(specOpts, oci.WithProcessArgs(inv.Args...))
+		}
+		specOpts = append(specOpts, oci.WithEnv(inv.Env))
+	} else {
+		specOpts = append(specOpts, oci.WithProcessArgs(inv.Args...), oci.WithProcessCwd("/"))
+		if r.opts.InjectDefaultEnv {
+			specOpts = append(specOpts, withExactEnv(nil), oci.WithDefaultPathEnv, oci.WithEnv(inv.Env))
+		} else {
+			specOpts = append(specOpts, withExactEnv(inv.Env))
+		}
+	}
+	if len(inv.Preopens) > 0 {
+		specOpts = append(specOpts, oci.WithMounts(bindMounts(inv.Preopens)))
+	}
+
+	cleanupCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	}
+	container, err := r.client.NewContainer(ctx, id,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(r.opts.Snapshotter),
+		containerd.WithNewSnapshot(id, img),
+		containerd.WithRuntime(r.opts.Runtime, nil),
+		containerd.WithNewSpec(specOpts...),
+	)
+	if err != nil {
+		// NewContainer may have made the snapshot before failing.
+		cctx, cancel := cleanupCtx()
+		_ = r.client.SnapshotService(r.opts.Snapshotter).Remove(cctx, id)
+		cancel()
+		return res, fmt.Errorf("containerd runner: create container: %w", err)
+	}
+	defer func() {
+		cctx, cancel := cleanupCtx()
+		defer cancel()
+		if err := container.Delete(cctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) && retErr == nil {
+			retErr = fmt.Errorf("containerd runner: delete container %s: %w", id, err)
+		}
+	}()
+
+	stdout := &capWriter{max: runners.MaxOutput}
+	stderr := &capWriter{max: runners.MaxOutput}
+	var stdin io.Reader
+	if inv.Stdin != nil {
+		stdin = bytes.NewReader(inv.Stdin)
+	}
+	task, err := container.NewTask(ctx, cio.NewCreator(cio.WithStreams(stdin, stdout, stderr), cio.WithFIFODir(r.fifoDir)))
+	if err != nil {
+		return res, fmt.Errorf("containerd runner: create task (%s): %w", r.opts.Runtime, err)
+	}
+	deleted := false
+	defer func() {
+		if deleted {
+			return
+		}
+		cctx, cancel := cleanupCtx()
+		defer cancel()
+		if _, err := task.Delete(cctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) && retErr == nil {
+			retErr = fmt.Errorf("containerd runner: delete task %s: %w", id, err)
+		}
+	}()
+	exitCh, err := task.Wait(ctx)
+	if err != nil {
+		return res, fmt.Errorf("containerd runner: wait task: %w", err)
+	}
+	start := time.Now()
+	if err := task.Start(ctx); err != nil {
+		return res, fmt.Errorf("containerd runner: start task (%s): %w", r.opts.Runtime, err)
+	}
+	timeout := inv.EffectiveTimeout()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	if sig != nil {
+		st := time.AfterFunc(sig.After, func() { _ = task.Kill(ctx, sig.Signal) })
+		defer st.Stop()
+	}
+	var st containerd.ExitStatus
+	timedOut := false
+	select {
+	case st = <-exitCh:
+	case <-timer.C:
+		timedOut = true
+		cctx, cancel := cleanupCtx()
+		_ = task.Kill(cctx, syscall.SIGKILL)
+		select {
+		case st = <-exitCh:
+		case <-cctx.Done():
+		}
+		cancel()
+	case <-ctx.Done():
+		return res, fmt.Errorf("containerd runner: interrupted: %w", ctx.Err())
+	}
+	res.Duration = time.Since(start)
+	code, _, err := st.Result()
+	if err != nil && !timedOut {
+		return res, fmt.Errorf("containerd runner: exit status: %w", err)
+	}
+	// Delete waits for the output copy to finish, then removes the FIFOs.
+	cctx, cancel := cleanupCtx()
+	if _, err := task.Delete(cctx); err == nil {
+		deleted = true
+	}
+	cancel()
+	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
+	res.Truncated = stdout.truncated || stderr.truncated
+	res.ExitCode = int(code)
+	switch {
+	case timedOut:
+		res.Ended = runners.EndedTimeout
+		res.Detail = fmt.Sprintf("killed (SIGKILL) after %s", timeout)
+	case code == trapExitStatus && r.opts.Runtime == DefaultRuntime && trapLine(res.Stderr) != "":
+		res.Ended = runners.EndedTrap
+		res.Detail = trapLine(res.Stderr)
+	default:
+		res.Ended = runners.EndedExit
+	}
+	return res, nil
+}
+
+func trapLine(stderr []byte) string {
+	lines := strings.Split(strings.TrimRight(string(stderr), "\n"), "\n")
+	last := lines[len(lines)-1]
+	if msg, ok := strings.CutPrefix(last, TrapPrefix); ok {
+		return msg
+	}
+	return ""
+}
+
+// capWriter keeps the first max bytes and drops the rest (still draining).
+type capWriter struct {
+	mu        sync.Mutex
+	buf       bytes.Buffer
+	max       int
+	truncated bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	room := w.max - w.buf.Len()
+	if room < len(p) {
+		w.truncated = true
+		if room > 0 {
+			w.buf.Write(p[:room])
+		}
+		return len(p), nil
+	}
+	w.buf.Write(p)
+	return len(p), nil
+}
+
+func (w *capWriter) Bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.Clone(w.buf.Bytes())
+}

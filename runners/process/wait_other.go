@@ -1,0 +1,9 @@
+//go:build unix && !linux
+
+package process
+
+// Without waitid(WNOWAIT) the runtime is reaped before its group is killed,
+// which leaves a tiny window in which the group id could be reused.
+const canWaitNoReap = false
+
+func waitNoReap(pid int) {}
