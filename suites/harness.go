@@ -100,7 +100,7 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 		Env:      plan.Env,
 		Preopens: plan.Preopens,
 		Timeout:  o.Timeout,
-		WorkDir:  fx.Path("."),
+		WorkDir:  fx.Path("work"),
 	}
 	if inv.Env == nil {
 		inv.Env = []string{}
@@ -173,12 +173,11 @@ func judge(ev *Evidence) Judgement {
 	}
 
 	report := ev.Fixture.Check(ev.Result.Stdout, ev.Result.Stderr)
-	for _, leak := range report.Leaks {
-		v := verdicts.Escape // the fixture token lives only in files outside the sandbox
-		if strings.Contains(leak, "env") {
-			v = verdicts.Leak
-		}
-		j = worse(j, Judgement{Verdict: v, Reason: "canary: " + leak})
+	if report.TokenSeen { // the token lives only in files outside the sandbox
+		j = worse(j, Judgement{Verdict: verdicts.Escape, Reason: "canary: " + strings.Join(report.Leaks, ", ")})
+	}
+	if report.EnvCanarySeen {
+		j = worse(j, Judgement{Verdict: verdicts.Leak, Reason: "canary: " + strings.Join(report.Leaks, ", ")})
 	}
 	if len(report.Changes) > 0 {
 		j = worse(j, Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + report.String()})
