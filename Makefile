@@ -19,7 +19,7 @@ include ci/runtimes/runtimes.mk
 MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-cli,wasmtime,wasmer,node,bun
 
 .DEFAULT_GOAL := build
-.PHONY: build run test deps ginkgo vet unit e2e matrix bench
+.PHONY: build run test deps ginkgo vet unit e2e matrix containerd bench
 
 build:
 	$(GO) build -o bin/wasicert ./cmd/wasicert
@@ -35,7 +35,7 @@ ginkgo: $(GINKGO)
 $(GINKGO):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
 
-test: deps vet unit probes-check e2e matrix
+test: deps vet unit probes-check e2e matrix containerd
 
 vet:
 	$(GO) vet ./...
@@ -54,6 +54,11 @@ e2e: $(GINKGO)
 # side; fails if one of them is missing or fails beyond its expectations.
 matrix: build
 	./bin/wasicert matrix --runtimes $(MATRIX_RUNTIMES) --out $(OUT)/matrix
+
+# containerd: the catalogue through our shim on a private containerd 1.6 and
+# 2.x (installed on first use), as root; skipped with one line otherwise.
+containerd: build
+	ci/containerd/suite.sh $(OUT)/containerd
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./suites/ | tee $(OUT)/bench.txt

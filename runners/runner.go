@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -184,4 +185,32 @@ func (inv Invocation) Validate() error {
 		}
 	}
 	return nil
+}
+
+// More features, claimed by container runners.
+const (
+	// FeatureContainer: the guest runs as a container from an OCI image
+	// (a containerd shim), so the shim specs (Area:shim) apply.
+	FeatureContainer Feature = "container"
+	// FeatureSignal: the runner implements Signaller.
+	FeatureSignal Feature = "signal"
+)
+
+// Platform is implemented by a runner whose platform grants the guest more
+// than its Invocation, by design and documented: a container's image rootfs,
+// an engine's default environment. Judges count these as granted and report
+// them apart from a real escape or host leak.
+type Platform interface {
+	// ImplicitPreopens are guest names preopened before the Invocation's.
+	ImplicitPreopens() []string
+	// InjectedEnv are KEY=VALUE entries the engine adds to the guest's
+	// environment (e.g. containerd's default PATH).
+	InjectedEnv() []string
+}
+
+// Signaller is implemented by a runner that can signal a running guest, for
+// the specs of how a platform maps signals to exit statuses.
+type Signaller interface {
+	// RunWithSignal is Run, sending sig to the guest after it has run for after.
+	RunWithSignal(ctx context.Context, inv Invocation, sig syscall.Signal, after time.Duration) (Result, error)
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/wasicert/wasicert/fixtures"
 	"github.com/wasicert/wasicert/runners"
@@ -21,6 +23,10 @@ const (
 	refSock           = refPreview1 + "#sock_accept"
 	refReadOnlyGHSA   = "https://github.com/bytecodealliance/wasmtime/security/advisories/GHSA-2r75-cxrj-cmph"
 	refEnvTestsuite   = "https://github.com/WebAssembly/wasi-testsuite/tree/main/tests/assemblyscript/wasm32-wasip1/src"
+	refProcExit       = refPreview1 + "#proc_exit"
+	refRuntimeSpec    = "https://github.com/opencontainers/runtime-spec/blob/main/config.md#process"
+	refRunwasiEnv     = "https://github.com/containerd/runwasi/issues/619"
+	refShimDoc        = "https://github.com/wasicert/wasicert/blob/main/docs/shim.md"
 )
 
 // Guest names of the standard preopens.
@@ -43,6 +49,8 @@ func Catalogue() []Spec {
 	all = append(all, envSpecs()...)
 	all = append(all, argsSpecs()...)
 	all = append(all, socketSpecs()...)
+	all = append(all, exitSpecs()...)
+	all = append(all, shimSpecs()...)
 	return all
 }
 
@@ -414,6 +422,83 @@ func socketSpecs() []Spec {
 				return Plan{Probe: "sock", Listen: true, Steps: []Step{step("echo", "echo", Custom, "500")}, Client: echoClient}
 			},
 			Judge: judgeEcho,
+		},
+	}
+}
+
+// --- exit codes -------------------------------------------------------------
+
+func exitSpecs() []Spec {
+	return []Spec{
+		{
+			ID: "exit.code-passthrough", Area: AreaExit, Severity: SeverityConformance, Level: MUST,
+			Rule: "proc_exit(33) ends the run with exit status 33, so CI reading the status sees what the guest said.",
+			Ref:  refProcExit,
+			Plan: func(*fixtures.Fixture, runners.Features) Plan {
+				return Plan{Probe: "exit", Args: []string{"33"}, ExitCode: 33}
+			},
+		},
+	}
+}
+
+// --- containerd shims ----------------------------------------------------------
+
+// shimEnv is image env that must not reach the host side of a shim: a shim
+// that copied container env into its own (as runwasi's WasmEdge shim does
+// for WASMEDGE_*) would write its cache or load plug-ins under outside/.
+func shimEnv(fx *fixtures.Fixture) []string {
+	return []string{
+		"WASICERT_SHIM_CACHE_DIR=" + fx.Path("outside/shim-cache"),
+		"WASMEDGE_PLUGIN_PATH=" + fx.Path("outside/plugins"),
+		"WASMTIME_CACHE_CONFIG=" + fx.Path("outside/wasmtime-cache.toml"),
+		"RUST_LOG=trace",
+	}
+}
+
+func shimSpecs() []Spec {
+	container := []runners.Feature{runners.FeatureContainer}
+	return []Spec{
+		{
+			ID: "shim.rootfs-only", Area: AreaShim, Severity: SeverityEscape, Level: MUST,
+			Rule: "A wasm container sees its image rootfs and its bind mounts, nothing else: no /proc, /dev, /sys, host /etc or service-account secrets.",
+			Ref:  refShimDoc, Requires: container,
+			Plan: func(fx *fixtures.Fixture, _ runners.Features) Plan {
+				var steps []Step
+				steps = append(steps, step("preopens", "rootfs.discovery", Custom))
+				for i, p := range []string{"/proc/self/environ", "/proc/1/environ", "/proc/self/mem", "/dev/null", "/dev/zero",
+					"/sys/kernel/uevent_seqnum", "/etc/hosts", "/etc/passwd", "/var/run/secrets/kubernetes.io/serviceaccount/token"} {
+					steps = append(steps, step("libc-open", "rootfs.host-"+strconv.Itoa(i), Deny, p))
+				}
+				steps = append(steps, step("libc-open", "rootfs.control", Succeed, "/"+Argv0))
+				return Plan{Probe: "fs", Steps: steps}
+			},
+			Judge: judgeNoPreopen,
+		},
+		{
+			ID: "shim.env-boundary", Area: AreaShim, Severity: SeverityLeak, Level: MUST,
+			Rule: "The guest's environment is exactly the OCI spec's env: the shim's and containerd's own environment (holding the host canary) never reaches it; engine-injected entries are reported as such.",
+			Ref:  refRuntimeSpec, Requires: container,
+			Plan: func(*fixtures.Fixture, runners.Features) Plan {
+				return Plan{Probe: "fs", Env: []string{"APP_VAR=1"}, Steps: []Step{step("env", "env", Custom)}}
+			},
+			Judge: judgeEnv([]string{"APP_VAR=1"}),
+		},
+		{
+			ID: "shim.image-env-inert", Area: AreaShim, Severity: SeverityEscape, Level: MUST,
+			Rule: "Container env (WASMEDGE_*, WASMTIME_*, RUST_LOG, the shim's own settings) reaches the guest only and cannot reconfigure the shim on the host.",
+			Ref:  refRunwasiEnv, Requires: container,
+			Plan: func(fx *fixtures.Fixture, _ runners.Features) Plan {
+				return Plan{Probe: "fs", Env: shimEnv(fx), Steps: []Step{step("env", "env", Custom)}}
+			},
+			Judge: func(ev *Evidence) Judgement { return judgeEnv(shimEnv(ev.Fixture))(ev) },
+		},
+		{
+			ID: "shim.signal-exit", Area: AreaShim, Severity: SeverityConformance, Level: SHOULD,
+			Rule: "Killing the task with SIGTERM ends it with exit status 143 (128+signal), as for a Linux container.",
+			Ref:  refShimDoc, Requires: []runners.Feature{runners.FeatureContainer, runners.FeatureSignal},
+			Plan: func(*fixtures.Fixture, runners.Features) Plan {
+				return Plan{Probe: "spin", Args: []string{}, ExitCode: 143, Signal: syscall.SIGTERM, SignalAfter: 300 * time.Millisecond}
+			},
 		},
 	}
 }

@@ -39,6 +39,9 @@ type Evidence struct {
 	// ClientData is what the host-side client received (socket specs).
 	ClientData string
 	ClientErr  error
+	// Implicit and Injected are what the runner's platform grants by design
+	// (runners.Platform): preopens before the Invocation's, and env entries.
+	Implicit, Injected []string
 }
 
 // Record returns the first record printed for check.
@@ -94,9 +97,13 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	if err != nil {
 		return rec, err
 	}
+	args := plan.Args
+	if args == nil {
+		args = argv(plan.Steps)
+	}
 	inv := runners.Invocation{
 		Module:   mod,
-		Args:     append([]string{Argv0}, argv(plan.Steps)...),
+		Args:     append([]string{Argv0}, args...),
 		Env:      plan.Env,
 		Preopens: plan.Preopens,
 		Timeout:  o.Timeout,
@@ -107,6 +114,9 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	}
 
 	ev := &Evidence{Spec: &spec, Plan: plan, Fixture: fx, Invocation: inv}
+	if p, ok := o.Runner.(runners.Platform); ok {
+		ev.Implicit, ev.Injected = p.ImplicitPreopens(), p.InjectedEnv()
+	}
 	var clientDone chan struct{}
 	if plan.Listen {
 		addr, err := freeLoopbackAddr()
@@ -124,7 +134,16 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 		}
 	}
 
-	res, err := o.Runner.Run(ctx, inv)
+	var res runners.Result
+	if plan.Signal != 0 {
+		sig, ok := o.Runner.(runners.Signaller)
+		if !ok {
+			return rec, fmt.Errorf("runtime %s claims feature %q but cannot deliver signals", o.Runner.Name(), runners.FeatureSignal)
+		}
+		res, err = sig.RunWithSignal(ctx, inv, plan.Signal, plan.SignalAfter)
+	} else {
+		res, err = o.Runner.Run(ctx, inv)
+	}
 	if err != nil {
 		return rec, fmt.Errorf("runtime %s could not run %s: %w", o.Runner.Name(), spec.ID, err)
 	}
@@ -157,8 +176,8 @@ func judge(ev *Evidence) Judgement {
 	case runners.EndedCrash, runners.EndedTrap:
 		j = Judgement{Verdict: verdicts.Crash, Reason: "run ended in " + ev.Result.String() + stderrTail(ev.Result.Stderr)}
 	case runners.EndedExit:
-		if ev.Result.ExitCode != 0 {
-			j = Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe exited %d%s", ev.Result.ExitCode, stderrTail(ev.Result.Stderr))}
+		if ev.Result.ExitCode != ev.Plan.ExitCode {
+			j = Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe exited %d, want %d%s", ev.Result.ExitCode, ev.Plan.ExitCode, stderrTail(ev.Result.Stderr))}
 		}
 	}
 	// After a crash or timeout the records are incomplete: judging the

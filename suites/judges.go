@@ -17,7 +17,7 @@ func pass() Judgement { return Judgement{Verdict: verdicts.Pass} }
 // judgeDiscovery: the prestat scan must list exactly the configured guest
 // names from fd 3, in order; an extra name is a capability nobody granted.
 func judgeDiscovery(ev *Evidence) Judgement {
-	var want []string
+	want := slices.Clone(ev.Implicit)
 	for _, p := range ev.Invocation.Preopens {
 		want = append(want, p.GuestPath)
 	}
@@ -73,12 +73,12 @@ func scanPreopens(ev *Evidence, check string, judgeStdio bool) ([]string, Judgem
 
 // judgeNoPreopen: with nothing granted, nothing may be found.
 func judgeNoPreopen(ev *Evidence) Judgement {
-	got, j := scanPreopens(ev, "none.discovery", false)
+	got, j := scanPreopens(ev, ev.Plan.Steps[0].Check, false)
 	if j.Verdict != verdicts.Pass {
 		return j
 	}
-	if len(got) > 0 {
-		return Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("no preopen was configured, but the guest found %q", got), Notes: j.Notes}
+	if extra := minus(got, ev.Implicit); len(extra) > 0 {
+		return Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("no preopen was configured, but the guest found %q", extra), Notes: j.Notes}
 	}
 	return j
 }
@@ -155,6 +155,10 @@ func judgeEnv(want []string) func(*Evidence) Judgement {
 		if note != "" {
 			j.Notes = []string{note}
 		}
+		got, injected := withoutInjected(ev, got)
+		for _, kv := range injected {
+			j.Notes = append(j.Notes, "injected by the engine, not the host: "+names([]string{kv}))
+		}
 		violation := ev.Spec.Severity.violation()
 		if extra := minus(got, want); len(extra) > 0 {
 			return Judgement{Verdict: violation, Reason: fmt.Sprintf("the guest sees %d variable(s) nobody configured: %s", len(extra), names(extra))}
@@ -162,8 +166,9 @@ func judgeEnv(want []string) func(*Evidence) Judgement {
 		if missing := minus(want, got); len(missing) > 0 {
 			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("configured variable(s) missing or altered: %q (the guest saw %q)", missing, got)}
 		}
-		if count != len(want) || size != bufSize(want) {
-			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("environ_sizes_get says %d variables in %d bytes, want %d in %d", count, size, len(want), bufSize(want))}
+		all := append(slices.Clone(want), injected...)
+		if count != len(all) || size != bufSize(all) {
+			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("environ_sizes_get says %d variables in %d bytes, want %d in %d", count, size, len(all), bufSize(all))}
 		}
 		return j
 	}
@@ -176,6 +181,11 @@ func judgeHostEnv(ev *Evidence) Judgement {
 		return Judgement{Verdict: verdicts.Fail, Reason: err.Error()}
 	}
 	canaryName, canaryValue := fixtures.HostEnvCanary()
+	got, injected := withoutInjected(ev, got)
+	var notes []string
+	for _, kv := range injected {
+		notes = append(notes, "injected by the engine, not the host: "+names([]string{kv}))
+	}
 	var leaked []string
 	for _, kv := range got {
 		name, _, _ := strings.Cut(kv, "=")
@@ -190,9 +200,23 @@ func judgeHostEnv(ev *Evidence) Judgement {
 		}
 	}
 	if len(leaked) > 0 {
-		return Judgement{Verdict: verdicts.Leak, Reason: fmt.Sprintf("host variable(s) reached the guest: %s", strings.Join(leaked, ", "))}
+		return Judgement{Verdict: verdicts.Leak, Reason: fmt.Sprintf("host variable(s) reached the guest: %s", strings.Join(leaked, ", ")), Notes: notes}
 	}
-	return pass()
+	return Judgement{Verdict: verdicts.Pass, Notes: notes}
+}
+
+// withoutInjected splits off the entries the runner's platform injects by
+// design (containerd's default PATH): they come from the engine, not from
+// the host, and are reported apart from a real leak.
+func withoutInjected(ev *Evidence, got []string) (rest, injected []string) {
+	for _, kv := range got {
+		if slices.Contains(ev.Injected, kv) && !slices.Contains(ev.Invocation.Env, kv) {
+			injected = append(injected, kv)
+			continue
+		}
+		rest = append(rest, kv)
+	}
+	return rest, injected
 }
 
 // judgeArgs: argv must be exactly what was configured.

@@ -16,10 +16,10 @@ type Record struct {
 	Errno   string `json:"errno"`
 	// Data holds the bytes the call returned, decoded from the protocol's
 	// one-code-point-per-byte string.
-	Data string `json:"-"`
-	FD    *int  `json:"fd,omitempty"`
-	Count *int  `json:"count,omitempty"`
-	Size  *int  `json:"size,omitempty"`
+	Data  string `json:"-"`
+	FD    *int   `json:"fd,omitempty"`
+	Count *int   `json:"count,omitempty"`
+	Size  *int   `json:"size,omitempty"`
 }
 
 // OK reports whether the call succeeded.

@@ -15,6 +15,8 @@ package suites
 import (
 	"fmt"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/wasicert/wasicert/fixtures"
 	"github.com/wasicert/wasicert/runners"
@@ -29,6 +31,10 @@ const (
 	AreaEnv     Area = "env"
 	AreaArgs    Area = "args"
 	AreaSocket  Area = "socket"
+	AreaExit    Area = "exit"
+	// AreaShim holds the specs of a containerd wasm shim: what the OCI spec
+	// grants the guest (runs only on runners claiming FeatureContainer).
+	AreaShim Area = "shim"
 )
 
 // Severity is what a failure of the spec means; it becomes Severity:<s>.
@@ -101,6 +107,15 @@ type Plan struct {
 	// Client, when set, runs on the host beside the guest, against the
 	// listener's address; what it returns is Evidence.ClientData.
 	Client func(addr string, fx *fixtures.Fixture) (string, error)
+	// Args, when set, is argv[1:] instead of the steps (probes that take
+	// no steps, e.g. exit.wasm).
+	Args []string
+	// ExitCode is the exit status the run must end with (default 0).
+	ExitCode int
+	// Signal, when set, is sent to the guest SignalAfter its start; the
+	// runner must implement runners.Signaller (FeatureSignal).
+	Signal      syscall.Signal
+	SignalAfter time.Duration
 }
 
 // Step is one probe step and what the spec expects of it.

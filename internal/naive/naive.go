@@ -37,6 +37,13 @@
 //     (Module.Path, or "/naive/"+Module.Name when Path is empty).
 //  8. Listeners are ignored although preopened-sockets is claimed, and
 //     sock_accept, sock_recv, sock_send and sock_shutdown return NOSYS.
+//  9. It claims to be a container platform (FeatureContainer) and takes its
+//     own configuration from the guest's environment, as runwasi's WasmEdge
+//     shim does with WASMEDGE_*: it creates the compile cache dir named by
+//     WASICERT_SHIM_CACHE_DIR and the plug-in dir named by
+//     WASMEDGE_PLUGIN_PATH, on the host.
+//  10. It claims FeatureSignal but swallows signals: RunWithSignal stops the
+//     guest and reports a clean exit 0.
 //
 // Apart from those it tries to behave plausibly: all 46 preview-1 functions
 // are exported with wazero's own signatures (so every probe instantiates).
@@ -64,7 +71,9 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -112,7 +121,35 @@ func (*Runner) Features() runners.Features {
 		runners.FeaturePreopenedSockets,
 		runners.FeatureSockImports,
 		runners.FeatureStdin,
+		runners.FeatureContainer,
+		runners.FeatureSignal,
 	}
+}
+
+// hostConfigEnv are the guest env entries naive takes as its own
+// configuration (weakness 9).
+var hostConfigEnv = []string{"WASICERT_SHIM_CACHE_DIR", "WASMEDGE_PLUGIN_PATH"}
+
+// configureFromGuestEnv creates, on the host, the dirs the guest's env names
+// (weakness 9).
+func configureFromGuestEnv(env []string) {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if slices.Contains(hostConfigEnv, k) && v != "" {
+			_ = os.MkdirAll(v, 0o755)
+		}
+	}
+}
+
+// RunWithSignal swallows the signal (weakness 10): the guest is stopped
+// after the delay and the run reported as a clean exit 0.
+func (r *Runner) RunWithSignal(ctx context.Context, inv runners.Invocation, _ syscall.Signal, after time.Duration) (runners.Result, error) {
+	inv.Timeout = after
+	res, err := r.Run(ctx, inv)
+	if err == nil && res.Ended == runners.EndedTimeout {
+		res.Ended, res.ExitCode, res.Detail = runners.EndedExit, 0, ""
+	}
+	return res, err
 }
 
 // Run runs inv.Module with (much more than) what inv grants. It returns an
@@ -122,6 +159,7 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	if err := inv.Validate(); err != nil {
 		return runners.Result{}, err
 	}
+	configureFromGuestEnv(inv.Env)
 	bin := inv.Module.Bytes
 	if len(bin) == 0 {
 		if bin, err = os.ReadFile(inv.Module.Path); err != nil {

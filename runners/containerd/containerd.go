@@ -63,6 +63,9 @@ const (
 	EnvRuntime     = "WASICERT_CONTAINERD_RUNTIME"
 	EnvSnapshotter = "WASICERT_CONTAINERD_SNAPSHOTTER"
 	EnvStateDir    = "WASICERT_CONTAINERD_STATE_DIR"
+	// EnvInjectEnv, when set, gives the guest containerd's default env as
+	// ctr and docker do (Options.InjectDefaultEnv).
+	EnvInjectEnv = "WASICERT_CONTAINERD_INJECT_ENV"
 
 	// TrapPrefix is the line the wazero shim writes to stderr for a trap.
 	TrapPrefix     = "containerd-shim-wazero-v1: trap: "
@@ -79,7 +82,8 @@ func init() {
 		if rt == "" {
 			rt = DefaultRuntime
 		}
-		return New(Options{Address: addr, Runtime: rt, Snapshotter: os.Getenv(EnvSnapshotter), StateDir: os.Getenv(EnvStateDir)})
+		return New(Options{Address: addr, Runtime: rt, Snapshotter: os.Getenv(EnvSnapshotter), StateDir: os.Getenv(EnvStateDir),
+			InjectDefaultEnv: os.Getenv(EnvInjectEnv) != ""})
 	})
 }
 
@@ -166,9 +170,28 @@ func (r *Runner) Name() string { return "containerd:" + r.opts.Runtime }
 // Version is containerd's version.
 func (r *Runner) Version() string { return "containerd " + r.version }
 
-// Features: read-only preopens (ro bind mounts) and stdin; no sockets.
+// Features: read-only preopens (ro bind mounts), stdin, the sock_* imports
+// (wasm shims link preview 1 whole), a container from an image, and signals;
+// no preopened listeners (an OCI spec has no way to hand one over).
 func (r *Runner) Features() runners.Features {
-	return runners.Features{runners.FeatureReadOnlyPreopen, runners.FeatureStdin}
+	return runners.Features{runners.FeatureReadOnlyPreopen, runners.FeatureStdin, runners.FeatureSockImports,
+		runners.FeatureContainer, runners.FeatureSignal}
+}
+
+// defaultEnv is the env of containerd's default spec (oci/spec.go
+// defaultUnixEnv), what ctr and docker give a container unless told otherwise.
+var defaultEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+
+// ImplicitPreopens: a wasm shim preopens the container's rootfs as "/"
+// (ours, and runwasi's), before the bind mounts.
+func (r *Runner) ImplicitPreopens() []string { return []string{"/"} }
+
+// InjectedEnv is containerd's default env when InjectDefaultEnv is on.
+func (r *Runner) InjectedEnv() []string {
+	if r.opts.InjectDefaultEnv {
+		return defaultEnv
+	}
+	return nil
 }
 
 // Client exposes the containerd client (for leftover checks in tests).
@@ -286,17 +309,17 @@ func (r *Runner) runModule(ctx context.Context, inv runners.Invocation, sig *Sig
 	return r.run(ctx, img, inv, false, sig)
 }
 
-// Signal asks RunWithSignal to send Signal to the task After it started.
+// Signal is a signal to send to the task After it started.
 type Signal struct {
 	Signal syscall.Signal
 	After  time.Duration
 }
 
-// RunWithSignal is Run, but sends sig.Signal to the task sig.After its start
-// (for specs of how a runtime maps signals to exit statuses; the wazero shim
-// reports 128+signal as the exit code).
-func (r *Runner) RunWithSignal(ctx context.Context, inv runners.Invocation, sig Signal) (runners.Result, error) {
-	return r.runModule(ctx, inv, &sig)
+// RunWithSignal is Run, but sends sig to the task after its start (for specs
+// of how a runtime maps signals to exit statuses; the wazero shim reports
+// 128+signal as the exit code). It implements runners.Signaller.
+func (r *Runner) RunWithSignal(ctx context.Context, inv runners.Invocation, sig syscall.Signal, after time.Duration) (runners.Result, error) {
+	return r.runModule(ctx, inv, &Signal{Signal: sig, After: after})
 }
 
 // RunImage imports an OCI layout tarball (e.g. from ociimage.Build, possibly

@@ -242,7 +242,7 @@ func suite(t *testing.T, r *ctrd.Runner, d *ctrtest.Daemon) {
 			want int
 		}{{syscall.SIGTERM, 143}, {syscall.SIGINT, 130}, {syscall.SIGKILL, 137}} {
 			res, err := r.RunWithSignal(ctx, runners.Invocation{Module: module(t, "spin"), Args: []string{"/spin.wasm"}, Timeout: 20 * time.Second},
-				ctrd.Signal{Signal: c.sig, After: 200 * time.Millisecond})
+				c.sig, 200*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
 			}

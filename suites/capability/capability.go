@@ -1,12 +1,12 @@
 // Package capability is wasicert's capability suite: preopen isolation,
-// environment and argument leakage, and socket behaviour, one ginkgo spec
+// environment and argument leakage, socket behaviour, exit codes and, on
+// containerd, the shim's boundary, one ginkgo spec
 // per catalogue entry (see suites.Catalogue). Import it for its specs, then
 // run them with ginkgo (`ginkgo run ./suites/capability`) or through
 // `wasicert run`.
 package capability
 
 import (
-	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/framework"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -16,5 +16,5 @@ import (
 )
 
 var _ = Describe("WASI capability", func() {
-	framework.DescribeCatalogue(suites.AreaPreopen, suites.AreaEnv, suites.AreaArgs, suites.AreaSocket)
+	framework.DescribeCatalogue()
 })
