@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/verdicts"
 )
 
 // bin is wasicert built once for these tests: the tests drive the real
@@ -70,6 +73,10 @@ func TestBadInput(t *testing.T) {
 		{"bad timeout", []string{"run", "--timeout", "-1s"}, "--timeout must be positive"},
 		{"bad list filter", []string{"list", "--label-filter", "((("}, "--label-filter"},
 		{"missing expectations file", []string{"run", "--expectations", "/nonexistent.yaml"}, "expectations file"},
+		{"runtime not installed", []string{"run", "--runtime", "wasmtime-cli"}, "runtime wasmtime-cli is not installed"},
+		{"template with an unknown placeholder", []string{"run", "--runtime-config", badTemplate(t, "{{bogus}}"), "--runtime", "bad"}, "bogus"},
+		{"template without a binary", []string{"runtimes", "--runtime-config", badTemplate(t, "")}, "binary"},
+		{"matrix of an unknown runtime", []string{"matrix", "--runtimes", "nosuch", "--out", t.TempDir()}, `unknown runtime "nosuch"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := wasicert(t, c.args...)
@@ -226,4 +233,113 @@ func countLines(t *testing.T, path string) int {
 		}
 	}
 	return n
+}
+
+// TestInterruptKeepsResults: a run interrupted while a runtime hangs keeps
+// the records of the specs that ended, and still writes valid reports. The
+// runtime is a real command-template runtime: a script that answers the
+// first runs at once and hangs from the fourth on.
+func TestInterruptKeepsResults(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "hang-runtime.sh")
+	writeFile(t, script, 0o755, `#!/bin/sh
+[ "$1" = --version ] && { echo "hang-runtime 1.0.0"; exit 0; }
+n=$(cat "$0.count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$0.count"
+[ "$n" -gt 3 ] && exec sleep 60
+exit 0
+`)
+	config := filepath.Join(dir, "hang.yaml")
+	writeFile(t, config, 0o644, `name: hang-runtime
+description: a runtime that hangs from its fourth run on
+binary: `+script+`
+written_for: "1.0.0"
+version:
+  args: [--version]
+  regexp: '(\d+\.\d+\.\d+)'
+run: ["{{module}}", "{{preopens}}", "{{env}}", "{{args}}"]
+preopen: ["--dir={{host}}:{{guest}}"]
+env: ["--env={{key}}={{value}}"]
+arg: ["{{arg}}"]
+features: []
+`)
+	results, junit := filepath.Join(dir, "results.jsonl"), filepath.Join(dir, "junit.xml")
+	cmd := exec.Command(bin, "run", "--runtime-config", config, "--runtime", "hang-runtime",
+		"--results", results, "--junit", junit, "--timeout", "60s")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for countLinesIfAny(results) < 3 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no results streamed within 20 s; output:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the fourth run is hanging now
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFail {
+			t.Errorf("interrupted run ended with %v, want exit %d", err, exitFail)
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the run did not end within 30 s of the interrupt; output:\n%s", out.String())
+	}
+	// The 3 specs that ended, plus the one cut off by the interrupt.
+	recs, err := reports.ReadStream(results)
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("results stream: %d records (%v), want 4", len(recs), err)
+	}
+	if last := recs[3]; last.Verdict != verdicts.Timeout {
+		t.Errorf("the interrupted spec is recorded as %s (%s), want timeout", last.Verdict, last.Reason)
+	}
+	if !strings.Contains(out.String(), "Interrupted by User") {
+		t.Errorf("the run did not report the interrupt; output:\n%s", out.String())
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatalf("no JUnit report after the interrupt: %v", err)
+	}
+	var doc struct{}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Errorf("JUnit report after the interrupt is not valid XML: %v", err)
+	}
+}
+
+// badTemplate writes a command template with placeholder in its run line,
+// or, when placeholder is "", with no binary.
+func badTemplate(t *testing.T, placeholder string) string {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	binary := "binary: /bin/true\n"
+	if placeholder == "" {
+		binary = ""
+	}
+	writeFile(t, path, 0o644, "name: bad\ndescription: a broken template\n"+binary+
+		"written_for: \"1.0\"\nversion:\n  args: [--version]\n  regexp: '(.*)'\n"+
+		"run: [\"{{module}}\", \"{{preopens}}\", \"{{env}}\", \""+placeholder+"\", \"{{args}}\"]\n"+
+		"preopen: [\"--dir={{host}}:{{guest}}\"]\nenv: [\"--env={{key}}={{value}}\"]\narg: [\"{{arg}}\"]\nfeatures: []\n")
+	return path
+}
+
+func writeFile(t *testing.T, path string, mode os.FileMode, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countLinesIfAny(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), "\n")
 }
