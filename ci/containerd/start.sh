@@ -27,7 +27,8 @@ case "$VERSION" in
 1.6)
 	if ! command -v containerd >/dev/null || ! containerd --version | grep -q ' 1\.6\.'; then
 		echo "installing Debian's containerd 1.6 (apt-get install -y containerd)" >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y containerd >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y containerd >&2 ||
+			{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y containerd >&2; }
 	fi
 	CONTAINERD=$(command -v containerd)
 	CTR=$(command -v ctr)
