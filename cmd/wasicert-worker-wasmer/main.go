@@ -24,10 +24,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"runtime/debug"
-	"strings"
+
+	"github.com/wasicert/wasicert/runners/process"
 )
 
 const (
@@ -60,17 +59,5 @@ func engineVersion() string {
 }
 
 func main() {
-	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
-		if !cgoBuilt {
-			fmt.Fprintln(os.Stderr, "wasicert-worker-wasmer: built without cgo: no wasmer engine")
-			os.Exit(exitError)
-		}
-		fmt.Printf("wasmer %s\n", engineVersion())
-		return
-	}
-	if len(os.Args) != 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: wasicert-worker-wasmer JOB.json | -version")
-		os.Exit(exitError)
-	}
-	os.Exit(run(os.Args[1]))
+	process.WorkerMain("wasicert-worker-wasmer", "wasmer", cgoBuilt, engineVersion, run)
 }

@@ -24,10 +24,10 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
+
+	"github.com/wasicert/wasicert/runners/process"
 )
 
 const (
@@ -54,17 +54,5 @@ func engineVersion() string {
 }
 
 func main() {
-	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
-		if !cgoBuilt {
-			fmt.Fprintln(os.Stderr, "wasicert-worker-wasmtime: built without cgo: no wasmtime engine")
-			os.Exit(exitError)
-		}
-		fmt.Printf("wasmtime %s\n", engineVersion())
-		return
-	}
-	if len(os.Args) != 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: wasicert-worker-wasmtime JOB.json | -version")
-		os.Exit(exitError)
-	}
-	os.Exit(run(os.Args[1]))
+	process.WorkerMain("wasicert-worker-wasmtime", "wasmtime", cgoBuilt, engineVersion, run)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/wasicert/wasicert/runners"
@@ -159,4 +160,29 @@ func (r *WorkerRunner) Worker() string { return r.worker }
 // Run runs inv in a fresh worker process.
 func (r *WorkerRunner) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
 	return RunWorker(ctx, r.name, r.worker, r.cacheDir, inv)
+}
+
+// WorkerExitUsage is a worker's exit status for bad usage or an engine it
+// was built without.
+const WorkerExitUsage = 2
+
+// WorkerMain is the main function of a worker executable for engine:
+// "WORKER -version" prints "<engine> <version>"; "WORKER JOB.json" runs one
+// job with run and exits with its status. built is false in a build
+// without cgo, where the worker has no engine and says so.
+func WorkerMain(worker, engine string, built bool, version func() string, run func(jobPath string) int) {
+	args := os.Args[1:]
+	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version") {
+		if !built {
+			fmt.Fprintf(os.Stderr, "%s: built without cgo: no %s engine\n", worker, engine)
+			os.Exit(WorkerExitUsage)
+		}
+		fmt.Printf("%s %s\n", engine, version())
+		return
+	}
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(os.Stderr, "usage: %s JOB.json | -version\n", worker)
+		os.Exit(WorkerExitUsage)
+	}
+	os.Exit(run(args[0]))
 }

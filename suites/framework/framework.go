@@ -154,7 +154,7 @@ func Conclude(rec verdicts.Record) {
 	AddReportEntry(reports.EntryVerdict, string(rec.Verdict), ReportEntryVisibilityNever)
 	AddReportEntry(reports.EntryRecord, rec, ReportEntryVisibilityNever)
 	for _, n := range rec.Notes {
-		AddReportEntry("wasicert.note", n)
+		AddReportEntry("wasicert.note", n, ReportEntryVisibilityFailureOrVerbose)
 	}
 	if stream != nil {
 		_ = stream.Append(rec)
