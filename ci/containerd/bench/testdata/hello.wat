@@ -1,0 +1,12 @@
+;; hello.wasm: writes "hello\n" to stdout and returns from _start (exit 0).
+;; The wasm side of bench-containers; the Linux side runs `busybox echo hello`.
+;; Rebuild: wat2wasm hello.wat -o hello.wasm
+(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "hello\n")
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 100))
+    (i32.store (i32.const 20) (i32.const 6))
+    (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))))
