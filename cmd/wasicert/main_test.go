@@ -343,3 +343,31 @@ func countLinesIfAny(path string) int {
 	}
 	return strings.Count(string(b), "\n")
 }
+
+// TestStaleExpectationIsUnexpectedPass: an expectation for a spec that
+// passes fails the run as an unexpected pass, so stale entries get removed.
+func TestStaleExpectationIsUnexpectedPass(t *testing.T) {
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "stale.yaml")
+	writeFile(t, exp, 0o644, `runtimes: [wazero]
+expectations:
+  - spec: env.empty
+    verdict: leak
+    reason: pretend wazero leaks the host env
+    reference: https://example.org/stale
+`)
+	r := wasicert(t, "run", "--expectations", exp, "--label-filter", "Area:env", "--summary", filepath.Join(dir, "s.json"))
+	if r.code != exitFail {
+		t.Fatalf("exit %d, want 1 for an unexpected pass; stdout:\n%s", r.code, r.stdout)
+	}
+	var summary struct {
+		Counts map[string]int `json:"counts"`
+	}
+	readJSON(t, filepath.Join(dir, "s.json"), &summary)
+	if summary.Counts["unexpected-pass"] != 1 {
+		t.Errorf("counts %v, want 1 unexpected-pass", summary.Counts)
+	}
+	if !strings.Contains(r.stdout, "remove the expectation") {
+		t.Errorf("the summary does not say to remove the stale expectation:\n%s", r.stdout)
+	}
+}
