@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +30,9 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasicert/wasicert/runners"
+	wazerorunner "github.com/wasicert/wasicert/runners/wazero"
 )
 
 func init() {
@@ -259,24 +261,17 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		return nil, err
 	}
 
-	fsc := wazero.NewFSConfig()
-	for _, p := range plan.Preopens {
-		if p.ReadOnly {
-			fsc = fsc.WithReadOnlyDirMount(p.Host, p.Guest)
-		} else {
-			fsc = fsc.WithDirMount(p.Host, p.Guest)
-		}
+	preopens := make([]runners.Preopen, len(plan.Preopens))
+	for i, p := range plan.Preopens {
+		preopens[i] = runners.Preopen{GuestPath: p.Guest, HostDir: p.Host, ReadOnly: p.ReadOnly}
 	}
-	cfg := wazero.NewModuleConfig().
-		WithName("").
-		WithArgs(plan.Args...).
-		WithFSConfig(fsc).
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().
-		WithRandSource(rand.Reader).
+	env := make([]string, len(plan.Env))
+	for i, kv := range plan.Env {
+		env[i] = kv[0] + "=" + kv[1]
+	}
+	cfg := wazerorunner.Grants(plan.Args, env, preopens).
+		WithSysNanosleep().
 		WithStartFunctions("_start")
-	for _, kv := range plan.Env {
-		cfg = cfg.WithEnv(kv[0], kv[1])
-	}
 
 	// Stdio: the task's fifos, opened with the shim's long-lived context so a
 	// pending open is not cancelled when this request returns.

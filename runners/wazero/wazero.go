@@ -201,10 +201,15 @@ func pokeListeners(ls []runners.Listener) {
 	}
 }
 
-// moduleConfig grants the guest exactly what inv says, and nothing else.
-func moduleConfig(ctx context.Context, inv runners.Invocation, ex *execution) wazero.ModuleConfig {
+// Grants returns a wazero module config that grants the guest exactly args
+// (argv[0] included), env (KEY=VALUE, split at the first '=') and preopens,
+// and nothing else: no host environment, no working directory, no sockets.
+// Clocks are the host's, random is crypto/rand; sleep, stdio and start
+// functions are the caller's to set. The embedded runner and our containerd
+// shim both use it, so the rule lives in one place.
+func Grants(args, env []string, preopens []runners.Preopen) wazero.ModuleConfig {
 	fsc := wazero.NewFSConfig()
-	for _, p := range inv.Preopens {
+	for _, p := range preopens {
 		if p.ReadOnly {
 			fsc = fsc.WithReadOnlyDirMount(p.HostDir, p.GuestPath)
 		} else {
@@ -213,13 +218,25 @@ func moduleConfig(ctx context.Context, inv runners.Invocation, ex *execution) wa
 	}
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous, so concurrent instances never clash
-		WithArgs(inv.Args...).
+		WithArgs(args...).
 		WithFSConfig(fsc).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		cfg = cfg.WithEnv(k, v)
+	}
+	return cfg
+}
+
+// moduleConfig grants the guest exactly what inv says, with the run's
+// stdio and a sleep that the timeout cuts short.
+func moduleConfig(ctx context.Context, inv runners.Invocation, ex *execution) wazero.ModuleConfig {
+	return Grants(inv.Args, inv.Env, inv.Preopens).
 		WithStdin(bytes.NewReader(inv.Stdin)).
 		WithStdout(ex.stdout).
 		WithStderr(ex.stderr).
-		WithSysWalltime().
-		WithSysNanotime().
 		// Real sleep, but cut short at the timeout: wazero cannot stop a
 		// guest inside a host call, so a long poll_oneoff would outlive it.
 		WithNanosleep(func(ns int64) {
@@ -230,13 +247,7 @@ func moduleConfig(ctx context.Context, inv runners.Invocation, ex *execution) wa
 			case <-ctx.Done():
 			}
 		}).
-		WithRandSource(rand.Reader).
 		WithStartFunctions() // Run calls _start itself, to tell link errors from traps
-	for _, kv := range inv.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		cfg = cfg.WithEnv(k, v)
-	}
-	return cfg
 }
 
 // outcome is how one execution ended, before it becomes a Result.
