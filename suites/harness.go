@@ -144,11 +144,11 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	} else {
 		res, err = o.Runner.Run(ctx, inv)
 	}
+	if clientDone != nil {
+		<-clientDone // also on error: the client must not outlive the spec
+	}
 	if err != nil {
 		return rec, fmt.Errorf("runtime %s could not run %s: %w", o.Runner.Name(), spec.ID, err)
-	}
-	if clientDone != nil {
-		<-clientDone
 	}
 	ev.Result = res
 	ev.Records, ev.Junk = ParseRecords(res.Stdout)
@@ -200,6 +200,9 @@ func judge(ev *Evidence) Judgement {
 	}
 	if len(report.Changes) > 0 {
 		j = worse(j, Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + report.String()})
+	}
+	if len(ev.Junk) > 0 {
+		j.Notes = append(j.Notes, fmt.Sprintf("stdout holds %d line(s) that are not probe records, first: %q", len(ev.Junk), ev.Junk[0]))
 	}
 	if j.Verdict == verdicts.Pass && j.Reason == "" {
 		j.Reason = ev.Spec.Rule
