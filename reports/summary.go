@@ -16,7 +16,9 @@ import (
 type Summary struct {
 	Runtime string `json:"runtime"`
 	Version string `json:"runtime_version"`
-	Specs   int    `json:"specs"`
+	// Host is where the run was measured.
+	Host  Host `json:"host"`
+	Specs int  `json:"specs"`
 	// Counts holds one count per verdict, every verdict present.
 	Counts map[verdicts.Verdict]int `json:"counts"`
 	// Notes counts conformance notes over all specs.
@@ -82,7 +84,8 @@ var labels = map[verdicts.Verdict]string{
 
 // Print writes the summary for people.
 func (s Summary) Print(w io.Writer) {
-	fmt.Fprintf(w, "\nwasicert summary: %s %s, %d specs\n", s.Runtime, s.Version, s.Specs)
+	fmt.Fprintf(w, "\nwasicert summary: %s %s, %d specs (%s/%s, kernel %s, fixtures on %s)\n",
+		s.Runtime, s.Version, s.Specs, s.Host.OS, s.Host.Arch, s.Host.Kernel, s.Host.FixtureFS)
 	var counts []string
 	for _, v := range verdicts.All {
 		counts = append(counts, fmt.Sprintf("%s %d", labels[v], s.Counts[v]))

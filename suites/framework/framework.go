@@ -197,6 +197,7 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 var _ = ReportAfterSuite("wasicert reports", func(report types.Report) {
 	records := reports.RecordsFromReport(report)
 	summary := reports.Summarize(records)
+	summary.Host = reports.ThisHost(Current.FixtureDir)
 	out := Current.Out
 	if out == nil {
 		out = os.Stdout
