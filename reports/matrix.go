@@ -15,6 +15,8 @@ import (
 // Matrix is a side-by-side table: one row per spec, one column per runtime,
 // each cell the verdict and the errnos the runtime gave.
 type Matrix struct {
+	// Host is where the matrix was measured.
+	Host     Host            `json:"host"`
 	Runtimes []MatrixRuntime `json:"runtimes"`
 	Specs    []string        `json:"specs"`
 	// Cells[spec][runtime]
@@ -111,7 +113,8 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\nCells: the verdict before expectations, then the errnos the runtime answered (non-success calls, in order). `\\*` marks a known deviation recorded in the runtime's expectations file.\n")
+	fmt.Fprintf(&b, "\nMeasured on %s/%s, kernel %s, fixtures on %s. ", m.Host.OS, m.Host.Arch, m.Host.Kernel, m.Host.FixtureFS)
+	b.WriteString("Cells: the verdict before expectations, then the errnos the runtime answered (non-success calls, in order). `\\*` marks a known deviation recorded in the runtime's expectations file.\n")
 	for _, r := range m.Runtimes {
 		if r.Status != "ran" {
 			fmt.Fprintf(&b, "\n- %s: %s", r.Name, r.Status)

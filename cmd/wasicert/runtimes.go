@@ -116,6 +116,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitUsage, err
 	}
 	m := reports.NewMatrix(suites.IDs(suites.Catalogue()))
+	m.Host = reports.ThisHost("")
 	code := exitPass
 	start := time.Now()
 	for _, name := range names {
