@@ -475,6 +475,22 @@ func shimSpecs() []Spec {
 			Judge: judgeNoPreopen,
 		},
 		{
+			ID: "shim.rootfs-symlink-escape", Area: AreaShim, Severity: SeverityEscape, Level: MUST,
+			Rule: "A symlink the guest makes in its rootfs (esc -> ../../..., or an absolute host path) never leads out of the container: reading or writing through it stays inside.",
+			Ref:  refPathResolution, Requires: container,
+			Plan: func(fx *fixtures.Fixture, _ runners.Features) Plan {
+				climb := strings.Repeat("../", 16)
+				return Plan{Probe: "fs", Steps: []Step{
+					step("symlink", "rootesc.make-climb", Tolerate, climb, "/", "esc"),
+					openStep("rootesc.read", "/", "esc"+fx.Path("outside/secret.txt"), true, 0, "r", Refuse),
+					writeStep("rootesc.write", "/", "esc"+fx.Path("outside/made-by-guest"), oCreat, "ESCAPED", Refuse),
+					step("symlink", "rootesc.make-abs", Tolerate, fx.Path("outside"), "/", "escabs"),
+					openStep("rootesc.read-abs", "/", "escabs/secret.txt", true, 0, "r", Refuse),
+					openStep("rootesc.control", "/", Argv0, true, 0, "r", Succeed),
+				}}
+			},
+		},
+		{
 			ID: "shim.env-boundary", Area: AreaShim, Severity: SeverityLeak, Level: MUST,
 			Rule: "The guest's environment is exactly the OCI spec's env: the shim's and containerd's own environment (holding the host canary) never reaches it; engine-injected entries are reported as such.",
 			Ref:  refRuntimeSpec, Requires: container,
