@@ -174,14 +174,30 @@ func (inv Invocation) Validate() error {
 	if len(inv.Args) == 0 {
 		return fmt.Errorf("invocation has no argv[0]: Args must hold at least the program name")
 	}
+	// A NUL byte cannot cross exec, a C string or WASI: refuse it rather
+	// than let a runtime cut the string there.
+	const nul = "holds a NUL byte, which WASI cannot pass"
+	for i, a := range inv.Args {
+		if strings.ContainsRune(a, 0) {
+			return fmt.Errorf("argument %d %q %s", i, a, nul)
+		}
+	}
 	for _, kv := range inv.Env {
 		if !strings.Contains(kv, "=") {
 			return fmt.Errorf("environment entry %q is not KEY=VALUE", kv)
+		}
+		if strings.ContainsRune(kv, 0) {
+			return fmt.Errorf("environment entry %q %s", kv, nul)
 		}
 	}
 	for _, p := range inv.Preopens {
 		if p.GuestPath == "" || p.HostDir == "" {
 			return fmt.Errorf("preopen %+v needs both a guest path and a host dir", p)
+		}
+		for _, path := range []string{p.GuestPath, p.HostDir} {
+			if strings.ContainsRune(path, 0) {
+				return fmt.Errorf("preopen %q %s", path, nul)
+			}
 		}
 	}
 	return nil

@@ -114,6 +114,11 @@ export TMPDIR="$RUN/tmp"
 # A canary in the shim's own environment: specs check it never reaches a guest.
 export WASICERT_CANARY="${WASICERT_CANARY:-wasicert-canary-$RANDOM$RANDOM}"
 echo "WASICERT_CANARY=$WASICERT_CANARY" >"$RUN/canary"
+# containerd looks for a shim binary in its working directory before PATH
+# (core/runtime/v2/shim_manager.go: os.Stat of the bare name), so a stray
+# containerd-shim-wazero-v1 in the caller's cwd would replace ours: start it
+# from the run dir.
+cd "$RUN"
 "$CONTAINERD" --config "$RUN/config.toml" </dev/null >"$RUN/containerd.log" 2>&1 &
 PID=$!
 echo "$PID" >"$RUN/containerd.pid"
@@ -133,5 +138,14 @@ for _ in $(seq 1 100); do
 done
 echo "start.sh: containerd ($CONTAINERD) did not become ready on $SOCK within 10 s; log tail:" >&2
 tail -n 20 "$RUN/containerd.log" >&2 || true
-kill "$PID" 2>/dev/null || true
+# Our child, but signal it only while it still is ours; wait for it to exit.
+ours() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$RUN/config.toml"; }
+if ours "$PID"; then
+	kill -TERM "$PID" 2>/dev/null || true
+	for _ in $(seq 1 50); do ours "$PID" || break; sleep 0.1; done
+	if ours "$PID"; then
+		kill -KILL "$PID" 2>/dev/null || true
+	fi
+fi
+wait "$PID" 2>/dev/null || true
 exit 1

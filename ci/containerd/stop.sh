@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # stop.sh RUNDIR — stop the containerd that start.sh started for RUNDIR, by
-# its recorded pid; kill any of our shims it left (matched by their binary
-# under RUNDIR/bin); unmount anything under RUNDIR; remove RUNDIR.
+# its recorded pid (signalled only while that pid still runs with
+# RUNDIR/config.toml; after a SIGKILL it waits for the exit); kill any of our
+# shims it left (matched by their binary under RUNDIR/bin); unmount anything
+# under RUNDIR; remove RUNDIR.
 # Exit 0 when nothing was left behind, 4 when leftovers had to be cleaned up
 # (they are listed on stderr), 3 when not root.
 set -uo pipefail
@@ -21,14 +23,20 @@ shims() {
 	done
 }
 
+# ours PID: PID is still the containerd started for RUN (a recorded pid may
+# have been reused by another process since).
+ours() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$RUN/config.toml"; }
+
+PID=
 if [ -f "$RUN/containerd.pid" ]; then
 	PID=$(cat "$RUN/containerd.pid")
-	if kill -0 "$PID" 2>/dev/null; then
+	if ours "$PID"; then
 		kill -TERM "$PID"
-		for _ in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$PID" 2>/dev/null; then
+		for _ in $(seq 1 100); do ours "$PID" || break; sleep 0.1; done
+		if ours "$PID"; then
 			echo "stop.sh: containerd $PID ignored SIGTERM for 10 s; SIGKILL" >&2
 			kill -KILL "$PID" 2>/dev/null
+			for _ in $(seq 1 50); do ours "$PID" || break; sleep 0.1; done
 			leftover=1
 		fi
 	fi
@@ -54,7 +62,7 @@ if [ -n "$m" ]; then
 	for t in $m; do umount -l "$t" 2>/dev/null; done
 fi
 
-if [ -n "$(shims)" ] || [ -n "$(mounts)" ]; then
+if [ -n "$(shims)" ] || [ -n "$(mounts)" ] || { [ -n "$PID" ] && ours "$PID"; }; then
 	echo "stop.sh: could not clean up $RUN" >&2
 	exit 1
 fi

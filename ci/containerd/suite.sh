@@ -5,8 +5,10 @@
 #   1. the whole catalogue with the guest env exactly the spec's env, and
 #   2. the env and shim specs as docker/ctr run them (containerd's default
 #      PATH injected: reported as injected by the engine, not as a leak),
-# then stops the daemon and fails on anything left behind: a containerd or
-# shim process, a mount, a fifo, the run dir.
+# then fails on anything left behind: a container, image, snapshot (native or
+# overlayfs) or lease in any namespace, a shim socket, a fifo; and, after
+# stopping the daemon, a containerd or shim process, a mount, the run dir.
+# Interrupted (INT, TERM) or failing, it still stops the daemon.
 #
 # The launcher's env canary WASICERT_HOST_CANARY is exported before the daemon
 # starts, so containerd and every shim carry it: a guest that shows it has
@@ -27,12 +29,49 @@ fi
 [ -x "$WASICERT" ] || { echo "suite.sh: $WASICERT not built: run make build" >&2; exit 2; }
 export WASICERT_HOST_CANARY=${WASICERT_HOST_CANARY:-HOST-ENV-CANARY-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 
+# The run dir of the daemon now running: stopped on any exit.
+run=
+cleanup() {
+	if [ -n "$run" ]; then
+		"$HERE/stop.sh" "$run" >/dev/null 2>&1
+		run=
+	fi
+}
+trap cleanup EXIT
+trap 'echo "containerd suite: interrupted" >&2; cleanup; exit 130' INT
+trap 'echo "containerd suite: terminated" >&2; cleanup; exit 143' TERM
+
+# leftovers: every containerd object left in any namespace, and shim sockets.
+# ctr's stdout only (ctr 2.x warns on stderr); snapshots ls prints a header.
+leftovers() {
+	local ctr nss ns what out
+	ctr=$(cat "$run/ctr.path")
+	if ! nss=$("$ctr" --address "$sock" namespaces ls -q 2>/dev/null); then
+		echo "ctr namespaces ls failed"
+		return
+	fi
+	for ns in $nss; do
+		for what in "containers ls -q" "images ls -q" "snapshots --snapshotter native ls" \
+			"snapshots --snapshotter overlayfs ls" "leases ls -q"; do
+			if ! out=$("$ctr" --address "$sock" -n "$ns" $what 2>/dev/null); then
+				echo "$ns: ctr $what failed"
+				continue
+			fi
+			out=$(echo "$out" | grep -v '^KEY *PARENT *KIND')
+			if [ -n "$out" ]; then echo "$ns: ${what% ls*}: $(echo $out)"; fi
+		done
+	done
+	if [ -n "$(ls -A "$run/s")" ]; then
+		echo "shim sockets: $(ls -A "$run/s" | head -3)"
+	fi
+}
+
 status=0
 for v in $VERSIONS; do
 	run=$(mktemp -d /tmp/wcd.XXXX)
 	if ! sock=$("$HERE/start.sh" "$v" "$run"); then
 		echo "containerd suite: containerd $v did not start" >&2
-		"$HERE/stop.sh" "$run" >/dev/null 2>&1
+		cleanup
 		status=1
 		continue
 	fi
@@ -51,15 +90,35 @@ for v in $VERSIONS; do
 		echo "containerd suite: fifos left behind: $left" >&2
 		status=1
 	fi
+	# Snapshots go in containerd's background garbage collection and shims
+	# remove their sockets as they exit: give both 5 s.
+	for _ in $(seq 1 50); do
+		left=$(leftovers)
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	if [ -n "$left" ]; then
+		echo "containerd suite: containerd $v: objects left behind:" >&2
+		echo "$left" | sed 's/^/  /' >&2
+		status=1
+	fi
+	# Every task delete must unmount its rootfs at once: a busy mount (an fd
+	# left open inside it) sends containerd down its dead-shim clean-up.
+	if grep -q 'failed to unmount' "$run/containerd.log"; then
+		echo "containerd suite: a rootfs did not unmount cleanly: $(grep -m1 'failed to unmount' "$run/containerd.log" | cut -c1-200)" >&2
+		status=1
+	fi
 	pid=$(cat "$run/containerd.pid")
 	if ! "$HERE/stop.sh" "$run"; then
 		echo "containerd suite: containerd $v left something behind (see above)" >&2
 		status=1
 	fi
-	if kill -0 "$pid" 2>/dev/null || [ -e "$run" ]; then
+	# still running as this run's containerd (a zombie not yet reaped is gone)
+	if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$run/config.toml" || [ -e "$run" ]; then
 		echo "containerd suite: containerd $pid or $run still there after stop" >&2
 		status=1
 	fi
+	run=
 	unset WASICERT_CONTAINERD_ADDRESS WASICERT_CONTAINERD_STATE_DIR
 done
 [ $status = 0 ] && echo && echo "containerd suite: passed on containerd $VERSIONS; nothing left behind"

@@ -71,7 +71,7 @@ func (m manager) Start(ctx context.Context, id string, opts shim.StartOpts) (_ s
 			}
 			return address, nil
 		}
-		if err := shim.RemoveSocket(address); err != nil {
+		if err := shim.RemoveSocket(address); err != nil && !os.IsNotExist(err) {
 			return "", fmt.Errorf("remove stale shim socket: %w", err)
 		}
 		if socket, err = shim.NewSocket(address); err != nil {
@@ -110,7 +110,8 @@ func (m manager) Start(ctx context.Context, id string, opts shim.StartOpts) (_ s
 }
 
 // Stop is the "delete" action containerd runs when a shim is gone: it makes
-// sure nothing stays mounted under the bundle.
+// sure nothing stays mounted under the bundle and removes the dead shim's
+// socket.
 func (m manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -119,6 +120,11 @@ func (m manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
 	bundle := filepath.Join(filepath.Dir(cwd), id)
 	if err := mount.UnmountRecursive(filepath.Join(bundle, "rootfs"), 0); err != nil {
 		log.G(ctx).WithError(err).Warn("unmount rootfs")
+	}
+	if address, err := shim.ReadAddress(filepath.Join(bundle, "address")); err == nil {
+		if err := shim.RemoveSocket(address); err != nil && !os.IsNotExist(err) {
+			log.G(ctx).WithError(err).Warn("remove shim socket")
+		}
 	}
 	return shim.StopStatus{ExitedAt: time.Now(), ExitStatus: 128 + int(syscall.SIGKILL)}, nil
 }

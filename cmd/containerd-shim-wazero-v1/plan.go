@@ -51,6 +51,11 @@ func isBind(m specs.Mount) bool {
 	return slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
 }
 
+// readOnly: "ro", or containerd 2.x's recursive "rro", makes a bind read-only.
+func readOnly(options []string) bool {
+	return slices.Contains(options, "ro") || slices.Contains(options, "rro")
+}
+
 // BuildPlan maps spec to a Plan, rootfs being the container's root on the host.
 func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
 	if spec.Process == nil {
@@ -113,7 +118,7 @@ func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
 			continue
 		}
 		dest := path.Clean("/" + m.Destination)
-		p.Preopens = append(p.Preopens, Preopen{Host: m.Source, Guest: dest, ReadOnly: slices.Contains(m.Options, "ro")})
+		p.Preopens = append(p.Preopens, Preopen{Host: m.Source, Guest: dest, ReadOnly: readOnly(m.Options)})
 	}
 	return p, nil
 }

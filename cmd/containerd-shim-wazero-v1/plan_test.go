@@ -43,6 +43,7 @@ func TestBuildPlan(t *testing.T) {
 			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}},
 			{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro"}},
 			{Destination: "/rw", Type: "none", Source: data, Options: []string{"rbind", "rw"}},
+			{Destination: "/rro", Type: "bind", Source: data, Options: []string{"rbind", "rro"}},
 		},
 	}
 	p, err := BuildPlan(spec, root)
@@ -52,7 +53,7 @@ func TestBuildPlan(t *testing.T) {
 	if p.EntryGuest != "/m.wasm" || p.Args[0] != "m.wasm" || len(p.Env) != 2 || p.Env[1] != [2]string{"B", ""} {
 		t.Errorf("plan %+v", p)
 	}
-	want := []Preopen{{root, "/", false}, {data, "/data", true}, {data, "/rw", false}}
+	want := []Preopen{{root, "/", false}, {data, "/data", true}, {data, "/rw", false}, {data, "/rro", true}}
 	if len(p.Preopens) != len(want) {
 		t.Fatalf("preopens %+v", p.Preopens)
 	}

@@ -74,12 +74,16 @@ type wtask struct {
 	compiled wazero.CompiledModule
 	modCfg   wazero.ModuleConfig
 	stdio    []io.Closer
+	// releaseFS closes the confined mounts' directory descriptors, which
+	// would keep the rootfs mount busy.
+	releaseFS func()
 
 	mu         sync.Mutex
 	status     task.Status
 	exitStatus uint32
 	exitedAt   time.Time
 	killSig    syscall.Signal
+	runCtx     context.Context // the guest's context: cancelled by Kill and on exit
 	cancel     context.CancelFunc
 	done       chan struct{}
 }
@@ -162,7 +166,7 @@ func (s *service) get(id, execID string) (*wtask, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tasks[id]
-	if !ok {
+	if !ok || t == nil { // nil: an id reserved by a Create in progress
 		return nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "task %s not found", id)
 	}
 	return t, nil
@@ -181,12 +185,26 @@ func readSpec(bundle string) (*specs.Spec, error) {
 }
 
 func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *taskAPI.CreateTaskResponse, retErr error) {
+	// Reserve the id (a nil entry) in the same critical section as the
+	// duplicate check; a failed Create drops it again.
 	s.mu.Lock()
-	_, dup := s.tasks[r.ID]
-	s.mu.Unlock()
-	if dup {
+	if _, dup := s.tasks[r.ID]; dup {
+		s.mu.Unlock()
 		return nil, errdefs.ToGRPCf(errdefs.ErrAlreadyExists, "task %s", r.ID)
 	}
+	s.tasks[r.ID] = nil
+	s.mu.Unlock()
+	var t *wtask
+	defer func() {
+		if retErr != nil {
+			if t != nil {
+				t.release(ctx)
+			}
+			s.mu.Lock()
+			delete(s.tasks, r.ID)
+			s.mu.Unlock()
+		}
+	}()
 	if r.Terminal {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: a terminal (tty) was requested: not supported")
 	}
@@ -197,13 +215,9 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	if err != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: read OCI spec: %v", err)
 	}
-	t := &wtask{id: r.ID, bundle: r.Bundle, stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr,
+	t = &wtask{id: r.ID, bundle: r.Bundle, stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr,
 		status: task.Status_CREATED, done: make(chan struct{})}
-	defer func() {
-		if retErr != nil {
-			t.release(ctx)
-		}
-	}()
+	t.runCtx, t.cancel = context.WithCancel(context.WithoutCancel(s.ctx))
 
 	if len(r.Rootfs) > 0 {
 		t.rootfs = filepath.Join(r.Bundle, "rootfs")
@@ -269,8 +283,17 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	for i, kv := range plan.Env {
 		env[i] = kv[0] + "=" + kv[1]
 	}
-	cfg := wazerorunner.Grants(plan.Args, env, preopens).
-		WithSysNanosleep().
+	// Every preopen is confined by an os.Root: no symlink, relative or
+	// absolute, leads out of the rootfs or a bind (wazero's own directory
+	// mounts follow them out: wazero #2321). The guest's sleeps
+	// (poll_oneoff clocks) end when the task is killed.
+	grants, releaseFS, err := wazerorunner.ConfinedGrants(plan.Args, env, preopens)
+	if err != nil {
+		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
+	}
+	t.releaseFS = releaseFS
+	cfg := grants.
+		WithNanosleep(wazerorunner.SleepUntil(t.runCtx)).
 		WithStartFunctions("_start")
 
 	// Stdio: the task's fifos, opened with the shim's long-lived context so a
@@ -315,6 +338,9 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 
 // release closes stdio and the engine and unmounts the rootfs.
 func (t *wtask) release(ctx context.Context) {
+	if t.cancel != nil {
+		t.cancel()
+	}
 	for _, c := range t.stdio {
 		c.Close()
 	}
@@ -322,6 +348,10 @@ func (t *wtask) release(ctx context.Context) {
 	if t.rt != nil {
 		t.rt.Close(context.Background())
 		t.rt = nil
+	}
+	if t.releaseFS != nil {
+		t.releaseFS()
+		t.releaseFS = nil
 	}
 	if t.mounted {
 		if err := mount.UnmountRecursive(t.rootfs, 0); err != nil {
@@ -342,14 +372,12 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 		t.mu.Unlock()
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is %s, not created", r.ID, t.status)
 	}
-	rctx, cancel := context.WithCancel(context.WithoutCancel(s.ctx))
-	t.cancel = cancel
 	t.status = task.Status_RUNNING
 	t.mu.Unlock()
 
 	pid := uint32(os.Getpid())
 	s.send(&eventstypes.TaskStart{ContainerID: r.ID, Pid: pid})
-	go s.run(rctx, t)
+	go s.run(t.runCtx, t)
 	return &taskAPI.StartResponse{Pid: pid}, nil
 }
 
@@ -406,25 +434,34 @@ func (t *wtask) modCfgStderr() (io.Writer, bool) {
 
 func (s *service) exited(t *wtask, status uint32) {
 	t.mu.Lock()
+	stopped := t.stop(status)
+	t.mu.Unlock()
+	if stopped {
+		s.sendExit(t)
+	}
+}
+
+// stop makes t STOPPED with status unless it already is; t.mu must be held.
+func (t *wtask) stop(status uint32) bool {
 	if t.status == task.Status_STOPPED {
-		t.mu.Unlock()
-		return
+		return false
 	}
 	t.status = task.Status_STOPPED
 	t.exitStatus = status
 	t.exitedAt = time.Now()
-	if t.cancel != nil {
-		t.cancel()
-	}
+	t.cancel()
 	for _, c := range t.stdio {
 		c.Close()
 	}
 	t.stdio = nil
-	t.mu.Unlock()
 	close(t.done)
+	return true
+}
+
+func (s *service) sendExit(t *wtask) {
 	s.send(&eventstypes.TaskExit{
 		ContainerID: t.id, ID: t.id, Pid: uint32(os.Getpid()),
-		ExitStatus: status, ExitedAt: protobuf.ToTimestamp(t.exitedAt),
+		ExitStatus: t.exitStatus, ExitedAt: protobuf.ToTimestamp(t.exitedAt),
 	})
 }
 
@@ -433,18 +470,19 @@ func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 	if err != nil {
 		return nil, err
 	}
+	// The status check, a CREATED task's stop and the release are one
+	// critical section: a Start cannot slip in between.
 	t.mu.Lock()
-	st := t.status
-	t.mu.Unlock()
-	if st == task.Status_RUNNING {
+	if t.status == task.Status_RUNNING {
+		t.mu.Unlock()
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is running", r.ID)
 	}
-	if st == task.Status_CREATED {
-		s.exited(t, 128+uint32(syscall.SIGKILL))
-	}
-	t.mu.Lock()
+	stopped := t.status == task.Status_CREATED && t.stop(128+uint32(syscall.SIGKILL))
 	t.release(ctx)
 	t.mu.Unlock()
+	if stopped {
+		s.sendExit(t)
+	}
 	s.mu.Lock()
 	delete(s.tasks, r.ID)
 	s.mu.Unlock()
@@ -466,26 +504,27 @@ func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Emp
 		return &ptypes.Empty{}, nil
 	}
 	t.mu.Lock()
-	st := t.status
-	if st == task.Status_STOPPED {
+	switch t.status {
+	case task.Status_STOPPED:
 		t.mu.Unlock()
 		return nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "process already finished")
+	case task.Status_CREATED:
+		t.stop(128 + uint32(sig))
+		t.mu.Unlock()
+		s.sendExit(t)
+		return &ptypes.Empty{}, nil
 	}
 	if t.killSig == 0 {
 		t.killSig = sig
 	}
-	cancel := t.cancel
 	stdio := t.stdio
 	t.mu.Unlock()
-	if st == task.Status_CREATED {
-		s.exited(t, 128+uint32(sig))
-		return &ptypes.Empty{}, nil
-	}
-	cancel()
-	// A guest blocked in fd_read on stdin is not interrupted by the context:
-	// close stdin so the read returns.
-	if t.stdin != "" && len(stdio) > 0 {
-		stdio[0].Close()
+	// Cancelling ends a spinning guest and a sleeping one (ctxSleep); a guest
+	// blocked on a fifo (reading stdin, writing a full stdout or stderr) is
+	// not interrupted by the context: close them all so the call returns.
+	t.cancel()
+	for _, c := range stdio {
+		c.Close()
 	}
 	return &ptypes.Empty{}, nil
 }

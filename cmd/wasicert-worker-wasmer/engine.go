@@ -20,10 +20,7 @@ import (
 const cgoBuilt = true
 
 func fail(format string, a ...any) int {
-	msg := fmt.Sprintf(format, a...)
-	process.WriteReport(process.Report{Ended: process.ReportError, Detail: msg})
-	fmt.Fprintln(os.Stderr, "wasicert-worker-wasmer:", msg)
-	return exitError
+	return process.WorkerEnd(worker, process.Report{Ended: process.ReportError, Detail: fmt.Sprintf(format, a...)})
 }
 
 // wasiExit is how wasmer 2.0 reports proc_exit: a RuntimeError whose
@@ -100,27 +97,21 @@ func run(jobPath string) int {
 
 func ended(err error, instantiating bool) int {
 	if err == nil {
-		process.WriteReport(process.Report{Ended: "exit", ExitCode: 0})
-		return 0
+		return process.WorkerEnd(worker, process.Report{Ended: "exit"})
 	}
 	msg := err.Error()
 	if m := wasiExit.FindStringSubmatch(strings.TrimSpace(msg)); m != nil {
 		code, _ := strconv.Atoi(m[1])
-		process.WriteReport(process.Report{Ended: "exit", ExitCode: code})
-		return code & 0xff
+		return process.WorkerEnd(worker, process.Report{Ended: "exit", ExitCode: code})
 	}
 	var trap *wasmer.TrapError
 	if errors.As(err, &trap) {
-		process.WriteReport(process.Report{Ended: "trap", Detail: msg})
-		fmt.Fprintln(os.Stderr, "wasm trap:", msg)
-		return exitTrap
+		return process.WorkerEnd(worker, process.Report{Ended: "trap", Detail: msg})
 	}
 	if instantiating {
 		return fail("instantiate: %v", err)
 	}
-	process.WriteReport(process.Report{Ended: "crash", Detail: "host error: " + msg})
-	fmt.Fprintln(os.Stderr, "wasicert-worker-wasmer: host error:", msg)
-	return exitError
+	return process.WorkerEnd(worker, process.Report{Ended: "crash", Detail: "host error: " + msg})
 }
 
 // compile compiles wasm, reusing a module serialized earlier into cacheDir

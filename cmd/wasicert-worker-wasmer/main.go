@@ -8,7 +8,7 @@
 //	wasicert-worker-wasmer JOB.json     run the job (see process.Job)
 //	wasicert-worker-wasmer -version     print "wasmer <version>"
 //
-// Protocol (shared with wasicert-worker-wasmer, see package runners/process):
+// Protocol (shared with wasicert-worker-wasmtime, see package runners/process):
 // stdin, stdout and stderr are the guest's own. Before exiting, the worker
 // writes one JSON process.Report on fd 3 when fd 3 is open:
 //
@@ -16,6 +16,10 @@
 //	{"ended":"trap","detail":"..."}  the guest trapped; exit status 134
 //	{"ended":"error","detail":"..."} the module could not be read, compiled or
 //	                                 instantiated, or the job was bad; exit status 2
+//	{"ended":"crash","detail":"host error: ..."}
+//	                                 the engine failed while the guest ran (an
+//	                                 error that is neither a trap nor a WASI
+//	                                 exit); exit status 2
 //
 // A worker that dies by a signal or exits without a report crashed.
 //
@@ -29,10 +33,7 @@ import (
 	"github.com/wasicert/wasicert/runners/process"
 )
 
-const (
-	exitTrap  = 134
-	exitError = 2
-)
+const worker = "wasicert-worker-wasmer"
 
 const goModule = "github.com/wasmerio/wasmer-go"
 
@@ -59,5 +60,5 @@ func engineVersion() string {
 }
 
 func main() {
-	process.WorkerMain("wasicert-worker-wasmer", "wasmer", cgoBuilt, engineVersion, run)
+	process.WorkerMain(worker, "wasmer", cgoBuilt, engineVersion, run)
 }

@@ -7,6 +7,5 @@ import "github.com/wasicert/wasicert/runners/process"
 const cgoBuilt = false
 
 func run(string) int {
-	process.WriteReport(process.Report{Ended: process.ReportError, Detail: "wasicert-worker-wasmer built without cgo: no wasmer engine"})
-	return exitError
+	return process.WorkerEnd(worker, process.Report{Ended: process.ReportError, Detail: "built without cgo: no wasmer engine"})
 }

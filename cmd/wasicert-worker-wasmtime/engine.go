@@ -17,10 +17,7 @@ import (
 const cgoBuilt = true
 
 func fail(format string, a ...any) int {
-	msg := fmt.Sprintf(format, a...)
-	process.WriteReport(process.Report{Ended: process.ReportError, Detail: msg})
-	fmt.Fprintln(os.Stderr, "wasicert-worker-wasmtime:", msg)
-	return exitError
+	return process.WorkerEnd(worker, process.Report{Ended: process.ReportError, Detail: fmt.Sprintf(format, a...)})
 }
 
 func run(jobPath string) int {
@@ -41,7 +38,7 @@ func run(jobPath string) int {
 	cfg := wasmtime.NewConfig()
 	if job.CacheDir != "" {
 		if err := enableCache(cfg, job.CacheDir); err != nil {
-			fmt.Fprintln(os.Stderr, "wasicert-worker-wasmtime: module cache off:", err)
+			fmt.Fprintln(os.Stderr, worker+": module cache off:", err)
 		}
 	}
 	engine := wasmtime.NewEngineWithConfig(cfg)
@@ -92,14 +89,12 @@ func run(jobPath string) int {
 // ended reports how _start (or instantiation, with its start function) ended.
 func ended(err error, instantiating bool) int {
 	if err == nil {
-		process.WriteReport(process.Report{Ended: "exit", ExitCode: 0})
-		return 0
+		return process.WorkerEnd(worker, process.Report{Ended: "exit"})
 	}
 	var werr *wasmtime.Error
 	if errors.As(err, &werr) {
 		if code, ok := werr.ExitStatus(); ok {
-			process.WriteReport(process.Report{Ended: "exit", ExitCode: int(code)})
-			return int(code) & 0xff
+			return process.WorkerEnd(worker, process.Report{Ended: "exit", ExitCode: int(code)})
 		}
 	}
 	var trap *wasmtime.Trap
@@ -108,18 +103,14 @@ func ended(err error, instantiating bool) int {
 		if code := trap.Code(); code != nil && int(*code) < len(trapCodes) {
 			msg = fmt.Sprintf("%s [%s]", msg, trapCodes[*code])
 		}
-		process.WriteReport(process.Report{Ended: "trap", Detail: msg})
-		fmt.Fprintln(os.Stderr, "wasm trap:", msg)
-		return exitTrap
+		return process.WorkerEnd(worker, process.Report{Ended: "trap", Detail: msg})
 	}
 	if instantiating {
 		return fail("instantiate: %v", err)
 	}
 	// A host function failed (an error that is neither a trap nor a WASI
 	// exit): the runtime itself failed.
-	process.WriteReport(process.Report{Ended: "crash", Detail: "host error: " + err.Error()})
-	fmt.Fprintln(os.Stderr, "wasicert-worker-wasmtime: host error:", err)
-	return exitError
+	return process.WorkerEnd(worker, process.Report{Ended: "crash", Detail: "host error: " + err.Error()})
 }
 
 // enableCache turns on wasmtime's own on-disk cache of compiled modules,

@@ -16,6 +16,10 @@
 //	{"ended":"trap","detail":"..."}  the guest trapped; exit status 134
 //	{"ended":"error","detail":"..."} the module could not be read, compiled or
 //	                                 instantiated, or the job was bad; exit status 2
+//	{"ended":"crash","detail":"host error: ..."}
+//	                                 the engine failed while the guest ran (an
+//	                                 error that is neither a trap nor a WASI
+//	                                 exit); exit status 2
 //
 // A worker that dies by a signal or exits without a report crashed.
 //
@@ -30,10 +34,7 @@ import (
 	"github.com/wasicert/wasicert/runners/process"
 )
 
-const (
-	exitTrap  = 134
-	exitError = 2
-)
+const worker = "wasicert-worker-wasmtime"
 
 const goModule = "github.com/bytecodealliance/wasmtime-go/v44"
 
@@ -54,5 +55,5 @@ func engineVersion() string {
 }
 
 func main() {
-	process.WorkerMain("wasicert-worker-wasmtime", "wasmtime", cgoBuilt, engineVersion, run)
+	process.WorkerMain(worker, "wasmtime", cgoBuilt, engineVersion, run)
 }

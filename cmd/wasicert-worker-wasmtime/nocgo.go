@@ -7,6 +7,5 @@ import "github.com/wasicert/wasicert/runners/process"
 const cgoBuilt = false
 
 func run(string) int {
-	process.WriteReport(process.Report{Ended: process.ReportError, Detail: "wasicert-worker-wasmtime built without cgo: no wasmtime engine"})
-	return exitError
+	return process.WorkerEnd(worker, process.Report{Ended: process.ReportError, Detail: "built without cgo: no wasmtime engine"})
 }

@@ -8,5 +8,5 @@ import (
 	_ "github.com/wasicert/wasicert/runners/node"       // node, bun
 	_ "github.com/wasicert/wasicert/runners/wasmer"     // wasmer (wasmer-go, in its worker process)
 	_ "github.com/wasicert/wasicert/runners/wasmtime"   // wasmtime (wasmtime-go, in its worker process)
-	_ "github.com/wasicert/wasicert/runners/wazero"     // wazero, wazero-interpreter (embedded)
+	_ "github.com/wasicert/wasicert/runners/wazero"     // wazero, wazero-interpreter, wazero-confined (embedded)
 )

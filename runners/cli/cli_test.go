@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,9 @@ func TestBuiltinTemplates(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("templates %v, want %v", got, want)
+	}
+	if tr := ts["wasmtime-cli.yaml"].Trap; tr == nil || !slices.Equal(tr.ExitCodes, []int{134}) {
+		t.Errorf("wasmtime-cli: a trap must need exit status 134, got %+v", tr)
 	}
 }
 
@@ -142,6 +146,25 @@ func TestWazeroCLIPreopensAndFlood(t *testing.T) {
 	}
 }
 
+// TestWazeroCLITraps: a trap after a stderr flood and a stack overflow are
+// traps; a missing import and a corrupt module never started.
+func TestWazeroCLITraps(t *testing.T) {
+	r := openWazeroCLI(t)
+	res := proctest.Run(t, r, proctest.Inv(proctest.Module(t, "floodtrap"), nil))
+	if res.Ended != runners.EndedTrap || !res.Truncated || len(res.Stderr) != runners.MaxOutput {
+		t.Errorf("floodtrap: %s truncated=%v stderr %d bytes", res, res.Truncated, len(res.Stderr))
+	}
+	res = proctest.Run(t, r, proctest.Inv(proctest.Module(t, "recurse"), nil))
+	if res.Ended != runners.EndedTrap || !strings.Contains(res.Detail, "stack overflow") {
+		t.Errorf("recurse: %s (stderr %q)", res, res.Stderr)
+	}
+	for _, m := range []runners.Module{proctest.Module(t, "noimport"), {Name: "corrupt", Bytes: []byte("garbage")}} {
+		if _, err := r.Run(context.Background(), proctest.Inv(m, nil)); err == nil || !strings.Contains(err.Error(), "module did not start") {
+			t.Errorf("%s: want a start error, got %v", m.Name, err)
+		}
+	}
+}
+
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // TestNodeThroughTemplate drives node, a second real binary, through the
@@ -171,6 +194,8 @@ trap: {stderr: 'wasm trap: ', exit_codes: [134]}
 	proctest.Basic(t, r, proctest.Expect{})
 }
 
+// fakeTemplate detects traps and start errors by stderr alone, as the
+// templates whose exit statuses are unverified do.
 func fakeTemplate(t *testing.T) runners.Runner {
 	fake, _ := filepath.Abs("testdata/fake-runtime.sh")
 	path := filepath.Join(t.TempDir(), "fake.yaml")
@@ -182,6 +207,8 @@ run: ["{{preopens}}", "{{env}}", "{{module}}", "{{args}}"]
 preopen: ["--dir={{guest}}:{{host}}"]
 env: ["--env={{key}}={{value}}"]
 arg: ["{{arg}}"]
+trap: {stderr: 'wasm trap: '}
+start_error: {stderr: 'failed to instantiate'}
 `), 0o644)
 	r := openTemplate(t, path)
 	if r.Version() != "9.9.9" {
@@ -217,6 +244,36 @@ func TestCrashesAndHangs(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if left := proctest.Leftovers(mark); len(left) > 0 {
 		t.Fatalf("fork-and-hang left processes: %v", left)
+	}
+}
+
+// TestSpoofAndEscape: a trap or start error line with exit status 0 is an
+// exit (a guest can print anything); a runtime whose child escapes its group
+// with setsid neither holds Run up nor leaves the child running; a NUL byte in
+// an argument is refused, not cut.
+func TestSpoofAndEscape(t *testing.T) {
+	r := fakeTemplate(t)
+	mark := proctest.MarkEnv(t)
+	mod := runners.Module{Name: "x", Path: "/nonexistent.wasm"}
+	for mode, want := range map[string]string{"trap0": "exit 0", "trap1": "trap: wasm trap: unreachable", "starterr0": "exit 0"} {
+		t.Setenv("FAKE_MODE", mode)
+		if res, err := r.Run(context.Background(), proctest.Inv(mod, nil)); err != nil || res.String() != want {
+			t.Errorf("%s: %s, %v; want %s", mode, res, err, want)
+		}
+	}
+	t.Setenv("FAKE_MODE", "setsid")
+	start := time.Now()
+	res := proctest.Run(t, r, proctest.Inv(mod, nil))
+	if took := time.Since(start); res.String() != "exit 0" || took > 1500*time.Millisecond {
+		t.Errorf("setsid: %s after %s", res, took)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if left := proctest.Leftovers(mark); len(left) > 0 {
+		t.Errorf("setsid: left behind: %v", left)
+	}
+	t.Setenv("FAKE_MODE", "exit3")
+	if _, err := r.Run(context.Background(), proctest.Inv(mod, nil, "ok", "a\x00b")); err == nil || !strings.Contains(err.Error(), `argument 2 "a\x00b" holds a NUL byte`) {
+		t.Errorf("NUL argument: %v", err)
 	}
 }
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/wasicert/wasicert/runners"
@@ -138,12 +138,12 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 		Dir:     dir,
 		Stdin:   inv.Stdin,
 		Timeout: inv.EffectiveTimeout(),
-		Classify: func(res *runners.Result) {
-			if line, ok := r.t.Trap.Matches(*res); ok {
+		Classify: func(res *runners.Result, stderrTail []byte) {
+			if line, ok := r.t.Trap.Matches(stderrTail, res.ExitCode); ok {
 				res.Ended, res.Detail = runners.EndedTrap, line
 				return
 			}
-			if line, ok := r.t.StartError.Matches(*res); ok {
+			if line, ok := r.t.StartError.Matches(stderrTail, res.ExitCode); ok {
 				startErr = line
 			}
 		},
@@ -155,44 +155,42 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 }
 
 // Builtin parses the templates shipped in runtimes/ (embedded), by file name.
+// A broken one is left out, and the first such error is returned.
 func Builtin() (map[string]*Template, error) {
-	out := map[string]*Template{}
-	ents, err := fs.Glob(runtimes.Templates, "*.yaml")
-	if err != nil {
-		return nil, err
+	ts, errs := builtin()
+	if len(errs) > 0 {
+		names := slices.Sorted(maps.Keys(errs))
+		return ts, errs[names[0]]
 	}
-	var errs []string
+	return ts, nil
+}
+
+// builtin parses the shipped templates: the good ones and the errors of the
+// broken ones, by file name.
+func builtin() (map[string]*Template, map[string]error) {
+	ts, errs := map[string]*Template{}, map[string]error{}
+	ents, _ := fs.Glob(runtimes.Templates, "*.yaml")
 	for _, e := range ents {
 		b, err := runtimes.Templates.ReadFile(e)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			ts[e], err = ParseTemplate("runtimes/"+e, b)
 		}
-		t, err := ParseTemplate("runtimes/"+e, b)
 		if err != nil {
-			errs = append(errs, err.Error())
-			continue
+			delete(ts, e)
+			errs[e] = err
 		}
-		out[e] = t
 	}
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		return out, fmt.Errorf("%s", errs[0])
-	}
-	return out, nil
+	return ts, errs
 }
 
 func init() {
-	ents, _ := fs.Glob(runtimes.Templates, "*.yaml")
-	for _, e := range ents {
-		b, _ := runtimes.Templates.ReadFile(e)
-		t, err := ParseTemplate("runtimes/"+e, b)
-		if err != nil {
-			// A broken shipped template is reported when opened, not a panic.
-			perr := err
-			runners.Register(baseName(e), func() (runners.Runner, error) { return nil, perr })
-			continue
-		}
+	ts, errs := builtin()
+	for _, t := range ts {
 		runners.Register(t.Name, t.Open)
+	}
+	for e, err := range errs {
+		// A broken shipped template is reported when opened, not a panic.
+		runners.Register(baseName(e), func() (runners.Runner, error) { return nil, err })
 	}
 }
 

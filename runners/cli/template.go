@@ -24,7 +24,7 @@
 //	argv0: [--argv0, "{{arg}}"]       # optional: how to set argv[0]; run must then hold {{argv0}}
 //	features: [stdin, sock-imports]   # what else the runtime claims
 //	trap:                             # how a trap shows (absent: traps look like exits)
-//	  stderr: 'wasm trap'             # regexp on stderr
+//	  stderr: 'wasm trap'             # regexp on the end of stderr (process.TailSize)
 //	  exit_codes: [134]               # optional: and the exit status is one of these
 //	start_error:                      # optional: the module never started (link error...)
 //	  stderr: 'failed to instantiate' # -> Run returns an error
@@ -38,6 +38,10 @@
 // required field, an unknown field, or a run line that drops what the
 // invocation grants (no {{module}}, {{args}}, {{env}} or {{preopens}}). Each
 // error is one line: "<file>: <field>: <problem>".
+//
+// An exit status of 0 is never a trap or a start error. Without exit_codes a
+// trap is told by stderr alone, which the guest writes too, so a guest can
+// fake one: give the runtime's trap status wherever it is known.
 //
 // The runtime is looked up, in order: $WASICERT_BIN_<NAME> (name upper-cased,
 // "-" as "_"), the template's binary on PATH, then <tools>/bin
@@ -95,28 +99,28 @@ type Match struct {
 	ExitCodes []int
 }
 
-// Matches reports whether res's stderr and exit code fit, and the matching
-// text.
-func (m *Match) Matches(res runners.Result) (string, bool) {
+// Matches reports whether stderr (the run's last process.TailSize bytes of
+// it) and the exit code fit, and the matching text.
+func (m *Match) Matches(stderr []byte, exitCode int) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	if len(m.ExitCodes) > 0 && !slices.Contains(m.ExitCodes, res.ExitCode) {
+	if len(m.ExitCodes) > 0 && !slices.Contains(m.ExitCodes, exitCode) {
 		return "", false
 	}
-	loc := m.Stderr.FindIndex(res.Stderr)
+	loc := m.Stderr.FindIndex(stderr)
 	if loc == nil {
 		return "", false
 	}
 	// The detail is the line the match starts on.
-	start := bytes.LastIndexByte(res.Stderr[:loc[0]], '\n') + 1
-	end := bytes.IndexByte(res.Stderr[loc[0]:], '\n')
+	start := bytes.LastIndexByte(stderr[:loc[0]], '\n') + 1
+	end := bytes.IndexByte(stderr[loc[0]:], '\n')
 	if end < 0 {
-		end = len(res.Stderr)
+		end = len(stderr)
 	} else {
 		end += loc[0]
 	}
-	return strings.TrimSpace(string(res.Stderr[start:end])), true
+	return strings.TrimSpace(string(stderr[start:end])), true
 }
 
 // file is the YAML form.

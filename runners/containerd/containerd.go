@@ -3,13 +3,14 @@
 // io.containerd.wasmedge.v1, ...) through the containerd Go client.
 //
 // Each Run packs the module as a FROM-scratch wasi/wasm32 OCI image (package
-// ociimage; imported once per module digest and kept for the process until
-// Close), creates a container whose spec grants exactly the Invocation:
+// ociimage; imported for that run and deleted after it, or with
+// Options.CacheImages imported once per module digest and kept until Close),
+// creates a container whose spec grants exactly the Invocation:
 // process.args = inv.Args, process.env = inv.Env (unless InjectDefaultEnv),
 // one bind mount per preopen (rbind, plus ro when ReadOnly), stdio through
 // FIFOs under the runner's state dir. Every task, container and snapshot is
-// removed after the run, also when it fails or ctx is cancelled; images on
-// Close.
+// removed after the run, also when it fails or ctx is cancelled; one that
+// cannot be is named in Run's error and retried by Close.
 //
 // Listeners are not supported: a container runtime has no way to hand a
 // guest a preopened socket.
@@ -82,8 +83,10 @@ func init() {
 		if rt == "" {
 			rt = DefaultRuntime
 		}
+		// Images are kept for the run and deleted by Close, which the suite
+		// framework calls after the suite (suites/framework).
 		return New(Options{Address: addr, Runtime: rt, Snapshotter: os.Getenv(EnvSnapshotter), StateDir: os.Getenv(EnvStateDir),
-			InjectDefaultEnv: os.Getenv(EnvInjectEnv) != ""})
+			InjectDefaultEnv: os.Getenv(EnvInjectEnv) != "", CacheImages: true})
 	})
 }
 
@@ -103,6 +106,10 @@ type Options struct {
 	// default spec env (PATH=...) comes first, inv.Env is merged over it.
 	// Off: process.env is exactly inv.Env.
 	InjectDefaultEnv bool
+	// CacheImages keeps each module's image for later runs of the same
+	// module until Close, which the caller must then call (the Runner is an
+	// io.Closer). Off: every Run imports its own image and deletes it.
+	CacheImages bool
 }
 
 // Runner runs modules through containerd.
@@ -114,8 +121,11 @@ type Runner struct {
 	fifoDir  string
 	mu       sync.Mutex
 	images   map[string]string // cache key -> image name
+	leaked   []string          // containers a run could not delete
 	importMu sync.Mutex
 }
+
+var _ io.Closer = (*Runner)(nil)
 
 // New connects to containerd. A missing socket is an error wrapping
 // runners.ErrNotInstalled with a one-line reason.
@@ -204,9 +214,10 @@ func (r *Runner) nsctx(ctx context.Context) context.Context {
 	return namespaces.WithNamespace(ctx, r.opts.Namespace)
 }
 
-// Close deletes the images the runner imported (and, through containerd's
-// garbage collection, their content and snapshots), the runner's own state
-// dir, and closes the client.
+// Close deletes the containers runs left behind (killing their tasks), the
+// images the runner cached (and, through containerd's garbage collection,
+// their content and snapshots), the runner's own state dir, and closes the
+// client. Its error names whatever is still left.
 func (r *Runner) Close() error {
 	ctx, cancel := context.WithTimeout(r.nsctx(context.Background()), 30*time.Second)
 	defer cancel()
@@ -217,7 +228,14 @@ func (r *Runner) Close() error {
 		names = append(names, n)
 	}
 	r.images = map[string]string{}
+	leaked := r.leaked
+	r.leaked = nil
 	r.mu.Unlock()
+	for _, id := range leaked {
+		if err := r.removeContainer(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("containerd runner: container %s left behind: %w", id, err))
+		}
+	}
 	for _, n := range names {
 		if err := r.client.ImageService().Delete(ctx, n, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, err)
@@ -228,6 +246,26 @@ func (r *Runner) Close() error {
 	}
 	errs = append(errs, r.client.Close())
 	return errors.Join(errs...)
+}
+
+// removeContainer deletes container id with its task (killed) and snapshot.
+func (r *Runner) removeContainer(ctx context.Context, id string) error {
+	c, err := r.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t, err := c.Task(ctx, nil); err == nil {
+		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
 }
 
 var unsafeChars = regexp.MustCompile(`[^a-z0-9._-]+`)
@@ -279,14 +317,24 @@ func (r *Runner) runModule(ctx context.Context, inv runners.Invocation, sig *Sig
 	}
 	ph := sha256.Sum256([]byte(mpath))
 	key := dgst + ":" + mpath
+	name := fmt.Sprintf("wasicert.local/module/%s:%s-%s", sanitize(inv.Module.Name), dgst[:16], hex.EncodeToString(ph[:4]))
 	ctx = r.nsctx(ctx)
+	if !r.opts.CacheImages {
+		// An image for this run alone (its own name: concurrent runs of
+		// one module never delete each other's).
+		name += "-" + randomHex()
+		layout, _, err := ociimage.Build(ociimage.Options{Name: name, Module: wasm, Path: mpath})
+		if err != nil {
+			return runners.Result{}, err
+		}
+		return r.runLayout(ctx, layout, name, inv, false, sig)
+	}
 
 	r.importMu.Lock()
 	r.mu.Lock()
-	name, ok := r.images[key]
+	_, ok := r.images[key]
 	r.mu.Unlock()
 	if !ok {
-		name = fmt.Sprintf("wasicert.local/module/%s:%s-%s", sanitize(inv.Module.Name), dgst[:16], hex.EncodeToString(ph[:4]))
 		layout, _, err := ociimage.Build(ociimage.Options{Name: name, Module: wasm, Path: mpath})
 		if err == nil {
 			err = r.importImage(ctx, layout, name)
@@ -328,21 +376,27 @@ func (r *Runner) RunWithSignal(ctx context.Context, inv runners.Invocation, sig 
 // and Cmd; the spec env is the image's Env followed by inv.Env.
 // inv.Module is not used.
 func (r *Runner) RunImage(ctx context.Context, layout []byte, name string, inv runners.Invocation) (runners.Result, error) {
-	ctx = r.nsctx(ctx)
+	return r.runLayout(r.nsctx(ctx), layout, name, inv, true, nil)
+}
+
+// runLayout imports layout as image name, runs it and deletes the image.
+func (r *Runner) runLayout(ctx context.Context, layout []byte, name string, inv runners.Invocation, fromImage bool, sig *Signal) (_ runners.Result, retErr error) {
 	if err := r.importImage(ctx, layout, name); err != nil {
 		return runners.Result{}, err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = r.client.ImageService().Delete(cctx, name, images.SynchronousDelete())
+		if err := r.client.ImageService().Delete(cctx, name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
+			retErr = errors.Join(retErr, fmt.Errorf("containerd runner: image %s left behind: %w", name, err))
+		}
 	}()
 	img, err := r.client.GetImage(ctx, name)
 	if err != nil {
 		return runners.Result{}, err
 	}
 	img = containerd.NewImageWithPlatform(r.client, img.Metadata(), platforms.Only(ociimage.Platform))
-	return r.run(ctx, img, inv, true, nil)
+	return r.run(ctx, img, inv, fromImage, sig)
 }
 
 // importImage imports layout under name, checks its platform and unpacks it.
@@ -390,11 +444,13 @@ func (r *Runner) importImage(ctx context.Context, layout []byte, name string) (r
 	return nil
 }
 
-func randomID(name string) string {
+func randomHex() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return "wasicert-" + sanitize(name) + "-" + hex.EncodeToString(b)
+	return hex.EncodeToString(b)
 }
+
+func randomID(name string) string { return "wasicert-" + sanitize(name) + "-" + randomHex() }
 
 // withExactEnv sets process.env to exactly env (an empty list, never nil).
 func withExactEnv(env []string) oci.SpecOpts {
@@ -460,8 +516,11 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 	defer func() {
 		cctx, cancel := cleanupCtx()
 		defer cancel()
-		if err := container.Delete(cctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) && retErr == nil {
-			retErr = fmt.Errorf("containerd runner: delete container %s: %w", id, err)
+		if err := container.Delete(cctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+			r.mu.Lock()
+			r.leaked = append(r.leaked, id)
+			r.mu.Unlock()
+			retErr = errors.Join(retErr, fmt.Errorf("containerd runner: container %s left behind (Close retries): %w", id, err))
 		}
 	}()
 
@@ -476,14 +535,16 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		return res, fmt.Errorf("containerd runner: create task (%s): %w", r.opts.Runtime, err)
 	}
 	deleted := false
+	var delErr error // the first, plain delete's
 	defer func() {
 		if deleted {
 			return
 		}
+		// Retry, killing the task first.
 		cctx, cancel := cleanupCtx()
 		defer cancel()
-		if _, err := task.Delete(cctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) && retErr == nil {
-			retErr = fmt.Errorf("containerd runner: delete task %s: %w", id, err)
+		if _, err := task.Delete(cctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			retErr = errors.Join(retErr, delErr, fmt.Errorf("containerd runner: delete task %s: %w", id, err))
 		}
 	}()
 	exitCh, err := task.Wait(ctx)
@@ -502,15 +563,17 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		defer st.Stop()
 	}
 	var st containerd.ExitStatus
-	timedOut := false
+	exited, timedOut := false, false
 	select {
 	case st = <-exitCh:
+		exited = true
 	case <-timer.C:
 		timedOut = true
 		cctx, cancel := cleanupCtx()
 		_ = task.Kill(cctx, syscall.SIGKILL)
 		select {
 		case st = <-exitCh:
+			exited = true
 		case <-cctx.Done():
 		}
 		cancel()
@@ -522,19 +585,26 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 	if err != nil && !timedOut {
 		return res, fmt.Errorf("containerd runner: exit status: %w", err)
 	}
-	// Delete waits for the output copy to finish, then removes the FIFOs.
-	cctx, cancel := cleanupCtx()
-	if _, err := task.Delete(cctx); err == nil {
-		deleted = true
+	if exited {
+		// Delete waits for the output copy to finish, then removes the FIFOs.
+		cctx, cancel := cleanupCtx()
+		_, delErr = task.Delete(cctx)
+		cancel()
+		deleted = delErr == nil || errdefs.IsNotFound(delErr)
 	}
-	cancel()
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
 	res.Truncated = stdout.truncated || stderr.truncated
 	res.ExitCode = int(code)
+	if !exited || err != nil {
+		res.ExitCode = -1 // no status: not a code
+	}
 	switch {
 	case timedOut:
 		res.Ended = runners.EndedTimeout
 		res.Detail = fmt.Sprintf("killed (SIGKILL) after %s", timeout)
+		if !exited {
+			res.Detail += "; it did not exit"
+		}
 	case code == trapExitStatus && r.opts.Runtime == DefaultRuntime && trapLine(res.Stderr) != "":
 		res.Ended = runners.EndedTrap
 		res.Detail = trapLine(res.Stderr)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/namespaces"
 
 	"github.com/wasicert/wasicert/runners"
@@ -83,7 +84,7 @@ func TestContainerd(t *testing.T) {
 				}
 			}()
 			state := t.TempDir()
-			r, err := ctrd.New(ctrd.Options{Address: d.Address, StateDir: state})
+			r, err := ctrd.New(ctrd.Options{Address: d.Address, StateDir: state, CacheImages: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,9 +121,9 @@ func checkNoRunLeftovers(t *testing.T, r *ctrd.Runner, ctx context.Context, stat
 	if err != nil || len(cs) != 0 {
 		t.Errorf("leftover containers: %d (%v)", len(cs), err)
 	}
-	ts, err := c.TaskService().List(ctx, nil)
-	if err == nil && len(ts.Tasks) != 0 {
-		t.Errorf("leftover tasks: %v", ts.Tasks)
+	ts, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	if err != nil || len(ts.Tasks) != 0 {
+		t.Errorf("leftover tasks: %v (%v)", ts.GetTasks(), err)
 	}
 	fifos, _ := os.ReadDir(filepath.Join(state, "fifo"))
 	if len(fifos) != 0 {
@@ -250,6 +251,64 @@ func suite(t *testing.T, r *ctrd.Runner, d *ctrtest.Daemon) {
 			if res.Ended != runners.EndedExit || res.ExitCode != c.want {
 				t.Errorf("%v: got %s, want exit %d", c.sig, res, c.want)
 			}
+		}
+	})
+
+	// A guest sleeping in a host call (poll_oneoff) ends at once on SIGKILL.
+	t.Run("kill-in-host-call", func(t *testing.T) {
+		res, err := r.RunWithSignal(ctx, runners.Invocation{Module: module(t, "sleep60"), Args: []string{"sleep"}, Timeout: 20 * time.Second},
+			syscall.SIGKILL, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s in %s", res, res.Duration.Round(time.Millisecond))
+		if res.Ended != runners.EndedExit || res.ExitCode != 137 || res.Duration > 1200*time.Millisecond {
+			t.Errorf("got %s after %s, want exit 137 within ~1 s", res, res.Duration)
+		}
+	})
+
+	// The timeout kill of a guest in a host call ends it and removes
+	// everything: no container, task or active snapshot stays.
+	t.Run("timeout-in-host-call", func(t *testing.T) {
+		res, err := r.Run(ctx, runners.Invocation{Module: module(t, "sleep100"), Args: []string{"sleep"}, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s in %s", res, res.Duration.Round(time.Millisecond))
+		if res.Ended != runners.EndedTimeout || res.ExitCode != 137 || res.Duration > 4*time.Second {
+			t.Errorf("got %s code %d after %s", res, res.ExitCode, res.Duration)
+		}
+		nctx := namespaces.WithNamespace(ctx, r.Namespace())
+		cs, err := r.Client().Containers(nctx)
+		if err != nil || len(cs) != 0 {
+			t.Errorf("containers left: %d (%v)", len(cs), err)
+		}
+		ts, err := r.Client().TaskService().List(nctx, &tasks.ListTasksRequest{})
+		if err != nil || len(ts.Tasks) != 0 {
+			t.Errorf("tasks left: %v (%v)", ts.GetTasks(), err)
+		}
+		_ = r.Client().SnapshotService("native").Walk(nctx, func(_ context.Context, i snapshotInfo) error {
+			if i.Kind.String() != "Committed" {
+				t.Errorf("snapshot left: %s", i.Name)
+			}
+			return nil
+		})
+	})
+
+	// Without CacheImages nothing needs Close: each run deletes its image.
+	t.Run("uncached-images", func(t *testing.T) {
+		r2, err := ctrd.New(ctrd.Options{Address: d.Address, Namespace: "wasicert-uncached", StateDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r2.Close()
+		res, err := r2.Run(ctx, runners.Invocation{Module: module(t, "hello"), Args: []string{"/hello.wasm"}, Timeout: 20 * time.Second})
+		if err != nil || res.ExitCode != 7 {
+			t.Fatalf("%v %s", err, res)
+		}
+		imgs, err := r2.Client().ListImages(namespaces.WithNamespace(ctx, r2.Namespace()))
+		if err != nil || len(imgs) != 0 {
+			t.Errorf("images left after the run: %d (%v)", len(imgs), err)
 		}
 	})
 
@@ -386,7 +445,7 @@ func BenchmarkRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer d.Stop()
-	r, err := ctrd.New(ctrd.Options{Address: d.Address, StateDir: b.TempDir()})
+	r, err := ctrd.New(ctrd.Options{Address: d.Address, StateDir: b.TempDir(), CacheImages: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,9 @@
 // The guest gets exactly args, env and preopens: process.env is never passed.
 // stdin, stdout and stderr are the guest's. One JSON report goes to fd 3:
 //   {"ended":"exit","exit_code":N}   returned / proc_exit(N); exit status N&255
-//   {"ended":"trap","detail":"..."}  WebAssembly.RuntimeError; exit status 134
+//   {"ended":"trap","detail":"..."}  WebAssembly.RuntimeError, or a RangeError
+//                                    for the call stack (a guest stack
+//                                    overflow); exit status 134
 //   {"ended":"error","detail":"..."} could not compile or instantiate; exit 2
 //   {"ended":"crash","detail":"..."} another exception from the runtime; exit 70
 'use strict';
@@ -34,12 +36,13 @@ try {
 }
 if ((job.listeners || []).length > 0) fail('listeners are not supported by node:wasi');
 
-const env = {};
+// Null-prototype objects: a key such as "__proto__" is a key like any other.
+const env = Object.create(null);
 for (const kv of job.env || []) {
   const i = kv.indexOf('=');
   env[kv.slice(0, i)] = kv.slice(i + 1);
 }
-const preopens = {};
+const preopens = Object.create(null);
 for (const p of job.preopens || []) {
   // node:wasi has no read-only preopens; refuse rather than grant write.
   if (p.readonly) fail('read-only preopen ' + p.guest + ': not supported by node:wasi');
@@ -62,8 +65,14 @@ const imports = typeof wasi.getImportObject === 'function'
   ? wasi.getImportObject()
   : { wasi_snapshot_preview1: wasi.wasiImport };
 
+// A trap: a WebAssembly.RuntimeError, or V8's and JavaScriptCore's
+// "RangeError: Maximum call stack size exceeded" for a guest stack overflow.
+function isTrap(e) {
+  return e instanceof WebAssembly.RuntimeError || (e instanceof RangeError && /call stack/i.test(message(e)));
+}
+
 function trapOrCrash(e) {
-  if (e instanceof WebAssembly.RuntimeError) {
+  if (isTrap(e)) {
     report({ ended: 'trap', detail: message(e) });
     process.stderr.write('wasm trap: ' + message(e) + '\n');
     process.exit(134);
@@ -76,7 +85,7 @@ function trapOrCrash(e) {
 try {
   inst = new WebAssembly.Instance(mod, imports);
 } catch (e) {
-  if (e instanceof WebAssembly.RuntimeError) trapOrCrash(e); // start function trapped
+  if (isTrap(e)) trapOrCrash(e); // start function trapped
   fail('instantiate: ' + message(e));
 }
 // Bun ignores returnOnExit: proc_exit(N) calls process.exit(N) from inside

@@ -6,7 +6,9 @@
 //
 // The launcher passes the guest exactly the invocation's args, env and
 // preopens (never process.env), reports how the guest ended on fd 3, and
-// classifies a WebAssembly.RuntimeError as a trap. Neither runtime has
+// classifies a WebAssembly.RuntimeError, and a RangeError for the call stack
+// (a guest stack overflow), as a trap. The invocation travels as JSON, so a
+// string that is not UTF-8 is refused (process.RunJob). Neither runtime has
 // read-only preopens (the launcher refuses one) nor preopened listeners.
 // Node links the sock_* imports (uvwasi); Bun does not link sock_accept.
 //

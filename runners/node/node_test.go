@@ -65,6 +65,31 @@ func TestFeatures(t *testing.T) {
 	}
 }
 
+// TestGuestEndings: a guest stack overflow (V8's RangeError) is a trap; an
+// env key "__proto__" reaches the guest; a NUL byte or invalid UTF-8 in an
+// argument is refused with one line, not cut or rewritten.
+func TestGuestEndings(t *testing.T) {
+	for _, r := range []runners.Runner{openNode(t), openBun(t)} {
+		res := proctest.Run(t, r, proctest.Inv(proctest.Module(t, "recurse"), nil))
+		if res.Ended != runners.EndedTrap || !strings.Contains(res.Detail, "call stack") {
+			t.Errorf("%s: recurse: %s (stderr %q)", r.Name(), res, res.Stderr)
+		}
+		res = proctest.Run(t, r, proctest.Inv(proctest.Module(t, "env"), []string{"__proto__=x", "A=1"}))
+		if got := string(res.Stdout); got != "__proto__=x\x00A=1\x00" {
+			t.Errorf("%s: env: guest saw %q (%s, %q)", r.Name(), got, res, res.Stderr)
+		}
+		for arg, want := range map[string]string{
+			"a\x00b": `argument 2 "a\x00b" holds a NUL byte`,
+			"a\xffb": "argument 2 is not valid UTF-8: the " + r.Name() + " runner passes arguments as JSON",
+		} {
+			_, err := r.Run(context.Background(), proctest.Inv(proctest.Module(t, "args"), nil, "ok", arg))
+			if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: argument %q: got %v, want one line holding %q", r.Name(), arg, err, want)
+			}
+		}
+	}
+}
+
 func TestTiming(t *testing.T) {
 	for _, r := range []runners.Runner{openNode(t), openBun(t)} {
 		d := proctest.Time(t, r, proctest.Inv(proctest.Module(t, "hello"), nil), 11)

@@ -9,7 +9,10 @@
 //   - its own process group (Setpgid); on timeout the whole group gets
 //     SIGKILL, and after the runtime ends any process it left in its group is
 //     killed too, before the runtime is reaped (waitid WNOWAIT), so the group
-//     id cannot have been reused;
+//     id cannot have been reused; a process that left the group (setsid) but
+//     still holds the run's stdout, stderr or report pipe is killed as well
+//     (Linux, see killPipeHolders), one that closed them all can outlive the
+//     run;
 //   - the harness's own environment (os.Environ()), deliberately: the guest's
 //     environment travels only through the runtime's flags, and a runtime
 //     that leaks the host environment shows it (the harness plants
@@ -17,7 +20,10 @@
 //   - a working directory of its own: Command.Dir, or a fresh temporary
 //     directory that is removed afterwards, never the repository;
 //   - stdout and stderr captured up to runners.MaxOutput each; output past
-//     the bound is drained and discarded, and Result.Truncated is set;
+//     the bound is drained and discarded, and Result.Truncated is set; the
+//     last TailSize bytes of each stream are kept too, and classification
+//     (Command.Classify, CrashLine) reads those, so a guest that floods
+//     stderr cannot push the runtime's own last words out of sight;
 //   - optionally a report pipe at fd 3 (Command.Report), on which a launcher
 //     or worker that wraps an engine writes one JSON Report saying how the
 //     guest ended. The guest cannot write it (fd 3 of the host process is not
@@ -28,7 +34,7 @@
 // what it says; Report expected but absent -> EndedCrash ("exited N without a
 // report"); otherwise EndedExit with the exit status, which Command.Classify
 // may then turn into EndedTrap (a CLI that prints a trap message and exits
-// with a code of its own).
+// with a code of its own) unless the status is 0.
 package process
 
 import (
@@ -41,9 +47,12 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wasicert/wasicert/runners"
 )
@@ -69,10 +78,11 @@ type Command struct {
 	// Report; see the package documentation.
 	Report bool
 	// Classify, when set, may reclassify a run that ended by a plain exit
-	// (no signal, no timeout, no Report), e.g. to EndedTrap when stderr
-	// holds the runtime's trap message. It must keep the rule documented
-	// with the runner that sets it.
-	Classify func(res *runners.Result)
+	// with a status other than 0 (no signal, no timeout, no Report), e.g. to
+	// EndedTrap when stderr holds the runtime's trap message. stderrTail is
+	// the last TailSize bytes of stderr (res.Stderr is its head). It must
+	// keep the rule documented with the runner that sets it.
+	Classify func(res *runners.Result, stderrTail []byte)
 }
 
 // Report is what a launcher or worker writes on fd 3, one JSON object.
@@ -90,10 +100,20 @@ const (
 	ReportError = "error"
 )
 
-// GraceAfterExit bounds how long Run waits for output pipes to close after
-// the program and its group are gone (a process that escaped the group with
-// setsid could hold them open).
+// GraceAfterExit bounds how long Run waits for the output and report pipes
+// to close after the program and its group are gone (a process that escaped
+// the group with setsid could hold them open). It is one deadline for all
+// three pipes.
 const GraceAfterExit = 2 * time.Second
+
+// TailSize is how much of the end of stdout and of stderr Run keeps beside
+// the first runners.MaxOutput bytes, for classification.
+const TailSize = 64 << 10
+
+// startMu is held for reading around every start and for writing while
+// killPipeHolders looks for the holders of a run's pipes, so that no other
+// run's child can be caught between fork and exec holding copies of them.
+var startMu sync.RWMutex
 
 // Run executes c and classifies how it ended. It returns an error only when
 // the program could not be started, or when its Report says the module never
@@ -106,11 +126,11 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	}
 	dir := c.Dir
 	if dir == "" {
-		d, err := os.MkdirTemp("", "wasicert-run-")
+		d, cleanup, err := WorkDir(runners.Invocation{})
 		if err != nil {
 			return res, fmt.Errorf("%s: work dir: %w", c.Name, err)
 		}
-		defer os.RemoveAll(d)
+		defer cleanup()
 		dir = d
 	}
 	env := c.Env
@@ -122,44 +142,60 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if c.Stdin != nil {
-		cmd.Stdin = bytes.NewReader(c.Stdin)
-	}
+	// Run makes every pipe itself, so that cmd.Wait waits for no copying,
+	// Run knows which pipes are the run's (killPipeHolders), and one
+	// deadline bounds the wait for their end (GraceAfterExit).
 	stdout := &boundedBuffer{max: runners.MaxOutput}
 	stderr := &boundedBuffer{max: runners.MaxOutput}
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	cmd.WaitDelay = GraceAfterExit
-
-	var reportR *os.File
+	report := &boundedBuffer{max: 64 << 10}
+	sinks := []*boundedBuffer{stdout, stderr}
 	if c.Report {
+		sinks = append(sinks, report)
+	}
+	var readEnds, childEnds []*os.File
+	var inodes []uint64
+	defer func() { closeAll(readEnds); closeAll(childEnds) }()
+	for range sinks {
 		r, w, err := os.Pipe()
 		if err != nil {
-			return res, fmt.Errorf("%s: report pipe: %w", c.Name, err)
+			return res, fmt.Errorf("%s: pipe: %w", c.Name, err)
 		}
-		defer r.Close()
-		reportR = r
-		cmd.ExtraFiles = []*os.File{w}
-		defer w.Close()
+		readEnds, childEnds = append(readEnds, r), append(childEnds, w)
+		if fi, err := r.Stat(); err == nil {
+			inodes = append(inodes, fi.Sys().(*syscall.Stat_t).Ino)
+		}
+	}
+	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = childEnds[0], childEnds[1], childEnds[2:len(sinks)]
+	var stdinW *os.File
+	if c.Stdin != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return res, fmt.Errorf("%s: pipe: %w", c.Name, err)
+		}
+		defer w.Close() // unblocks the writer below if nobody reads
+		cmd.Stdin, stdinW, childEnds = r, w, append(childEnds, r)
 	}
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	startMu.RLock()
+	err := cmd.Start()
+	startMu.RUnlock()
+	closeAll(childEnds) // the child holds its copies; EOF comes when it (and its group) is gone
+	childEnds = nil
+	if err != nil {
 		return res, fmt.Errorf("%s: start %s: %w", c.Name, c.Path, err)
 	}
 	pid := cmd.Process.Pid
-	for _, f := range cmd.ExtraFiles {
-		f.Close() // the child holds its copy; EOF comes when it (and its group) is gone
+	if stdinW != nil {
+		go func() { stdinW.Write(c.Stdin); stdinW.Close() }()
 	}
 
-	reportCh := make(chan []byte, 1)
-	if reportR != nil {
-		go func() {
-			b, _ := io.ReadAll(io.LimitReader(reportR, 64<<10))
-			io.Copy(io.Discard, reportR)
-			reportCh <- b
-		}()
+	var copying sync.WaitGroup
+	for i, r := range readEnds {
+		copying.Go(func() { io.Copy(sinks[i], r) })
 	}
+	drained := make(chan struct{})
+	go func() { copying.Wait(); close(drained) }()
 
 	// Wait for the leader to end without reaping it, so that its pid (the
 	// group id) stays ours while the group is killed.
@@ -192,16 +228,31 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 		waitErr = cmd.Wait()
 	}
 	res.Duration = time.Since(start)
-	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
-	res.Truncated = stdout.truncated || stderr.truncated
-
-	var report []byte
-	if reportR != nil {
+	// The pipes end when their last holder is gone. Anything holding them
+	// now escaped the group: kill it, and give up at one shared deadline.
+	grace := time.NewTimer(GraceAfterExit)
+	defer grace.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
 		select {
-		case report = <-reportCh:
-		case <-time.After(GraceAfterExit):
+		case <-drained:
+			break wait
+		case <-grace.C:
+			break wait
+		case <-tick.C:
+			startMu.Lock()
+			killPipeHolders(inodes)
+			startMu.Unlock()
 		}
 	}
+	for _, r := range readEnds {
+		r.Close() // ends the copies still blocked on a pipe held open
+	}
+	<-drained
+	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
+	res.Truncated = stdout.truncated || stderr.truncated
 
 	state := cmd.ProcessState
 	if state == nil {
@@ -231,11 +282,11 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	res.ExitCode = state.ExitCode()
 
 	if c.Report {
-		rep, ok := parseReport(report)
+		rep, ok := parseReport(report.Bytes())
 		if !ok {
 			res.Ended = runners.EndedCrash
 			res.Detail = fmt.Sprintf("%s exited %d without a report", c.Name, res.ExitCode)
-			if l := CrashLine(res.Stderr); l != "" {
+			if l := CrashLine(stderr.Tail()); l != "" {
 				res.Detail += ": " + l
 			}
 			return res, nil
@@ -254,16 +305,24 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 			return res, fmt.Errorf("%s: module did not start: %s", c.Name, OneLine(rep.Detail))
 		default:
 			res.Ended = runners.EndedCrash
-			res.Detail = fmt.Sprintf("%s wrote an unknown report %q", c.Name, OneLine(string(report)))
+			res.Detail = fmt.Sprintf("%s wrote an unknown report %q", c.Name, OneLine(string(report.Bytes())))
 		}
 		return res, nil
 	}
 
 	res.Ended = runners.EndedExit
-	if c.Classify != nil {
-		c.Classify(&res)
+	// Exit status 0 is an exit whatever stderr says: the guest can write
+	// anything there.
+	if c.Classify != nil && res.ExitCode != 0 {
+		c.Classify(&res, stderr.Tail())
 	}
 	return res, nil
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 func parseReport(b []byte) (Report, bool) {
@@ -293,35 +352,65 @@ func WriteReport(rep Report) error {
 	return err
 }
 
-// boundedBuffer keeps the first max bytes written and discards the rest,
+// boundedBuffer keeps the first max bytes written and the last TailSize,
 // without ever failing a write (so the writer keeps draining the pipe).
 type boundedBuffer struct {
 	buf       bytes.Buffer
 	max       int
 	truncated bool
+	tail      []byte // ring of the last TailSize bytes, once past max
+	n         int    // bytes written into tail
 }
 
 func (b *boundedBuffer) Write(p []byte) (int, error) {
 	if room := b.max - b.buf.Len(); room < len(p) {
 		b.truncated = true
-		if room > 0 {
-			b.buf.Write(p[:room])
+		b.buf.Write(p[:max(room, 0)])
+		if b.tail == nil {
+			b.tail = make([]byte, TailSize)
+			b.ring(b.buf.Bytes()[max(0, b.buf.Len()-TailSize):])
 		}
+		b.ring(p[max(room, 0):])
 		return len(p), nil
 	}
 	return b.buf.Write(p)
 }
 
+func (b *boundedBuffer) ring(p []byte) {
+	for len(p) > 0 {
+		c := copy(b.tail[b.n%TailSize:], p)
+		p, b.n = p[c:], b.n+c
+	}
+}
+
 func (b *boundedBuffer) Bytes() []byte { return b.buf.Bytes() }
+
+// Tail is the last TailSize bytes written (fewer if fewer were).
+func (b *boundedBuffer) Tail() []byte {
+	if b.tail == nil {
+		h := b.buf.Bytes()
+		return h[max(0, len(h)-TailSize):]
+	}
+	i := b.n % TailSize
+	return slices.Concat(b.tail[i:], b.tail[:i])
+}
 
 // OneLine squeezes s onto one line (for Result.Detail and error messages).
 func OneLine(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ⏎ ")), " ")
-	if len(s) > 400 {
-		s = s[:400] + "…"
+	return cut(s, 400)
+}
+
+// cut shortens s to at most n bytes, at a rune boundary, marking the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 var crashLineRE = regexp.MustCompile(`(?m)^(thread '.*' panicked at.*|SIG[A-Z]+: .*|fatal error: .*|panic: .*|.*Segmentation fault.*|.*Aborted.*|FATAL ERROR.*|Fatal error.*)$`)
@@ -338,9 +427,5 @@ func CrashLine(stderr []byte) string {
 // LastLine returns the last non-empty line of b, trimmed, at most 300 bytes.
 func LastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	l := strings.TrimSpace(lines[len(lines)-1])
-	if len(l) > 300 {
-		l = l[:300] + "…"
-	}
-	return l
+	return cut(strings.TrimSpace(lines[len(lines)-1]), 300)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/process"
@@ -88,6 +89,52 @@ func TestReport(t *testing.T) {
 	}
 	if res, _ := rep(`echo '{"ended":"exit","exit_code":0}' >&3; kill -ABRT $$`); res.String() != "crash: signal: SIGABRT" {
 		t.Errorf("signal wins over report: %s", res)
+	}
+}
+
+// TestEscapeAndTail: a child that escapes the group with setsid and holds
+// the pipes neither holds Run up nor survives it; a crash line after a stderr
+// flood is still found.
+func TestEscapeAndTail(t *testing.T) {
+	mark := proctest.MarkEnv(t)
+	for _, report := range []bool{false, true} {
+		start := time.Now()
+		res := sh(t, `setsid sleep 30 & sleep .3; exit 0`, func(c *process.Command) { c.Report = report })
+		if took := time.Since(start); took > 1500*time.Millisecond {
+			t.Errorf("setsid (report %v): %s after %s", report, res, took)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if left := proctest.Leftovers(mark); len(left) > 0 {
+		t.Errorf("setsid: left behind: %v", left)
+	}
+	res := sh(t, `yes x | head -c 5000000 >&2; echo 'panic: boom' >&2; exit 2`, func(c *process.Command) { c.Report = true })
+	if res.String() != "crash: sh exited 2 without a report: panic: boom" || !res.Truncated || len(res.Stderr) != runners.MaxOutput {
+		t.Errorf("crash after flood: %s truncated=%v", res, res.Truncated)
+	}
+}
+
+// TestJobEncoding: a job travels as JSON, which cannot carry bytes that are
+// not UTF-8; RunJob refuses them instead of letting json.Marshal rewrite them.
+func TestJobEncoding(t *testing.T) {
+	inv := runners.Invocation{Module: runners.Module{Path: "/m.wasm"}, Args: []string{"p", "a", "b", "\xff"}}
+	l := process.Launch{Name: "w", Path: "/bin/true"}
+	if _, err := process.RunJob(context.Background(), l, inv); err == nil || err.Error() != "argument 3 is not valid UTF-8: the w runner passes arguments as JSON" {
+		t.Errorf("args: %v", err)
+	}
+	inv.Args, inv.Env = []string{"p"}, []string{"K=\xfe"}
+	if _, err := process.RunJob(context.Background(), l, inv); err == nil || !strings.Contains(err.Error(), `environment entry "K=\xfe" is not valid UTF-8`) {
+		t.Errorf("env: %v", err)
+	}
+}
+
+func TestOneLineRunes(t *testing.T) {
+	s := strings.Repeat("é", 400)
+	if got := process.OneLine("a" + s); !utf8.ValidString(got) || !strings.HasSuffix(got, "é…") {
+		t.Errorf("OneLine cut a rune: %q", got[len(got)-8:])
+	}
+	if got := process.LastLine([]byte("a" + s)); !utf8.ValidString(got) || !strings.HasSuffix(got, "é…") {
+		t.Errorf("LastLine cut a rune: %q", got[len(got)-8:])
 	}
 }
 

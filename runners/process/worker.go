@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wasicert/wasicert/runners"
 )
@@ -56,18 +57,15 @@ type Launch struct {
 	CacheDir string
 }
 
-// RunWorker runs worker (an executable speaking the Job protocol) on inv:
-// it writes the Job into the work dir, runs the worker there with a report
-// pipe, and classifies the run.
-func RunWorker(ctx context.Context, name, worker, cacheDir string, inv runners.Invocation) (runners.Result, error) {
-	return RunJob(ctx, Launch{Name: name, Path: worker, CacheDir: cacheDir}, inv)
-}
-
 // RunJob runs a Job-protocol program (a worker, or a launcher script under
-// an interpreter) on inv.
+// an interpreter) on inv: it writes the Job into the work dir, runs the
+// program there with a report pipe, and classifies the run.
 func RunJob(ctx context.Context, l Launch, inv runners.Invocation) (runners.Result, error) {
 	name := l.Name
 	if err := inv.Validate(); err != nil {
+		return runners.Result{}, err
+	}
+	if err := validUTF8(name, inv); err != nil {
 		return runners.Result{}, err
 	}
 	dir, cleanup, err := WorkDir(inv)
@@ -78,6 +76,9 @@ func RunJob(ctx context.Context, l Launch, inv runners.Invocation) (runners.Resu
 	mod, err := ModulePath(inv, dir)
 	if err != nil {
 		return runners.Result{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if !utf8.ValidString(mod) {
+		return runners.Result{}, fmt.Errorf("module path %q is not valid UTF-8: the %s runner passes paths as JSON", mod, name)
 	}
 	job := Job{
 		Module:    mod,
@@ -113,6 +114,32 @@ func RunJob(ctx context.Context, l Launch, inv runners.Invocation) (runners.Resu
 		Timeout: inv.EffectiveTimeout(),
 		Report:  true,
 	})
+}
+
+// validUTF8 refuses what the Job's JSON cannot carry: json.Marshal would
+// silently turn bytes that are not UTF-8 into U+FFFD.
+func validUTF8(name string, inv runners.Invocation) error {
+	bad := func(item, what string) error {
+		return fmt.Errorf("%s is not valid UTF-8: the %s runner passes %s as JSON", item, name, what)
+	}
+	for i, a := range inv.Args {
+		if !utf8.ValidString(a) {
+			return bad(fmt.Sprintf("argument %d", i), "arguments")
+		}
+	}
+	for _, kv := range inv.Env {
+		if !utf8.ValidString(kv) {
+			return bad(fmt.Sprintf("environment entry %q", kv), "the environment")
+		}
+	}
+	for _, p := range inv.Preopens {
+		for _, path := range []string{p.GuestPath, p.HostDir} {
+			if !utf8.ValidString(path) {
+				return bad(fmt.Sprintf("preopen %q", path), "paths")
+			}
+		}
+	}
+	return nil
 }
 
 // Timeout is TimeoutMS as a Duration.
@@ -159,12 +186,35 @@ func (r *WorkerRunner) Worker() string { return r.worker }
 
 // Run runs inv in a fresh worker process.
 func (r *WorkerRunner) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
-	return RunWorker(ctx, r.name, r.worker, r.cacheDir, inv)
+	return RunJob(ctx, Launch{Name: r.name, Path: r.worker, CacheDir: r.cacheDir}, inv)
 }
 
-// WorkerExitUsage is a worker's exit status for bad usage or an engine it
-// was built without.
-const WorkerExitUsage = 2
+// A worker's exit statuses besides the guest's own.
+const (
+	// WorkerExitUsage: bad usage, or an engine it was built without.
+	WorkerExitUsage = 2
+	// WorkerExitError: the job failed before the guest ran (a "error"
+	// report), or the engine failed under it (a "crash" report).
+	WorkerExitError = 2
+	// WorkerExitTrap: the guest trapped.
+	WorkerExitTrap = 134
+)
+
+// WorkerEnd ends a worker's job: it writes rep on fd 3, says the same on
+// stderr (a trap as "wasm trap: <detail>", an error or a crash as
+// "<worker>: <detail>"), and returns the status the worker exits with.
+func WorkerEnd(worker string, rep Report) int {
+	WriteReport(rep)
+	switch rep.Ended {
+	case string(runners.EndedExit):
+		return rep.ExitCode & 0xff
+	case string(runners.EndedTrap):
+		fmt.Fprintln(os.Stderr, "wasm trap:", rep.Detail)
+		return WorkerExitTrap
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s\n", worker, rep.Detail)
+	return WorkerExitError
+}
 
 // WorkerMain is the main function of a worker executable for engine:
 // "WORKER -version" prints "<engine> <version>"; "WORKER JOB.json" runs one

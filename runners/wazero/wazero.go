@@ -1,9 +1,12 @@
 // Package wazero runs guests in the embedded wazero runtime
 // (github.com/tetratelabs/wazero), the suite's default runtime.
 //
-// It registers two runtimes: "wazero", wazero's default engine (the compiler
-// on amd64 and arm64, the interpreter elsewhere; Version says which), and
-// "wazero-interpreter".
+// It registers three runtimes: "wazero", wazero's default engine (the
+// compiler on amd64 and arm64, the interpreter elsewhere; Version says
+// which), "wazero-interpreter", and "wazero-confined", the default engine
+// with every preopen mounted through package confinedfs (an os.Root per
+// preopen) instead of wazero's directory mounts, which follow symlinks out
+// of the preopen (see confined.go).
 //
 // The rule is deny by default: a guest gets exactly the Invocation's argv,
 // environment, preopened directories, stdin and listeners, and nothing of
@@ -64,6 +67,7 @@ const abandonGrace = time.Second
 func init() {
 	runners.Register("wazero", func() (runners.Runner, error) { return New(Options{}) })
 	runners.Register("wazero-interpreter", func() (runners.Runner, error) { return New(Options{Interpreter: true}) })
+	runners.Register("wazero-confined", func() (runners.Runner, error) { return New(Options{Confined: true}) })
 }
 
 // Options selects a wazero variant.
@@ -71,6 +75,10 @@ type Options struct {
 	// Interpreter forces wazero's interpreter. When false, wazero picks its
 	// compiler where it supports the platform and the interpreter elsewhere.
 	Interpreter bool
+	// Confined mounts every preopen through package confinedfs, which
+	// resolves each guest path with an os.Root on the host directory,
+	// instead of wazero's directory mounts (ConfinedGrants, not Grants).
+	Confined bool
 }
 
 // New returns a wazero Runner. It fails only when the on-disk compilation
@@ -78,6 +86,9 @@ type Options struct {
 func New(opts Options) (runners.Runner, error) {
 	if _, err := sharedCache(); err != nil {
 		return nil, err
+	}
+	if opts.Confined {
+		return newConfined(opts), nil
 	}
 	if opts.Interpreter {
 		return &runner{name: "wazero-interpreter", kind: "interpreter", eng: &engines[1], config: wazero.NewRuntimeConfigInterpreter}, nil
@@ -94,6 +105,8 @@ type runner struct {
 	kind   string // "compiler" or "interpreter", for Version
 	eng    *engine
 	config func() wazero.RuntimeConfig
+	// confined mounts preopens through confinedfs (ConfinedGrants).
+	confined bool
 }
 
 func (r *runner) Name() string { return r.name }
@@ -154,9 +167,14 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		ctx = sock.WithConfig(ctx, cfg)
 	}
 
+	grants, release, err := r.grants(inv)
+	if err != nil {
+		return runners.Result{}, err
+	}
+	defer release()
 	ex := &execution{stdout: &boundedBuffer{}, stderr: &boundedBuffer{}}
 	done := make(chan outcome, 1)
-	go func() { done <- ex.run(ctx, rt, compiled, moduleConfig(ctx, inv, ex)) }()
+	go func() { done <- ex.run(ctx, rt, compiled, moduleConfig(ctx, grants, inv, ex)) }()
 
 	var o outcome
 	select {
@@ -230,23 +248,16 @@ func Grants(args, env []string, preopens []runners.Preopen) wazero.ModuleConfig 
 	return cfg
 }
 
-// moduleConfig grants the guest exactly what inv says, with the run's
-// stdio and a sleep that the timeout cuts short.
-func moduleConfig(ctx context.Context, inv runners.Invocation, ex *execution) wazero.ModuleConfig {
-	return Grants(inv.Args, inv.Env, inv.Preopens).
+// moduleConfig adds to grants (what inv grants, from runner.grants) the
+// run's stdio and a sleep that the timeout cuts short.
+func moduleConfig(ctx context.Context, grants wazero.ModuleConfig, inv runners.Invocation, ex *execution) wazero.ModuleConfig {
+	return grants.
 		WithStdin(bytes.NewReader(inv.Stdin)).
 		WithStdout(ex.stdout).
 		WithStderr(ex.stderr).
 		// Real sleep, but cut short at the timeout: wazero cannot stop a
 		// guest inside a host call, so a long poll_oneoff would outlive it.
-		WithNanosleep(func(ns int64) {
-			t := time.NewTimer(time.Duration(ns))
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-			}
-		}).
+		WithNanosleep(SleepUntil(ctx)).
 		WithStartFunctions() // Run calls _start itself, to tell link errors from traps
 }
 
@@ -364,16 +375,11 @@ func timeoutDetail(ctx context.Context, inv runners.Invocation, detail string) s
 
 // check rejects what wazero cannot grant exactly, on top of inv.Validate:
 // an empty or repeated environment key (wazero keeps one value per key),
-// NUL bytes, two preopens wazero would merge into one, a missing host
-// directory and a listener address that is not host:port.
+// two preopens wazero would merge into one, a missing host directory and a
+// listener address that is not host:port.
 func check(inv runners.Invocation) error {
 	if err := inv.Validate(); err != nil {
 		return err
-	}
-	for _, a := range inv.Args {
-		if strings.ContainsRune(a, 0) {
-			return fmt.Errorf("argument %q holds a NUL byte, which WASI cannot pass", a)
-		}
 	}
 	keys := map[string]bool{}
 	for _, kv := range inv.Env {
@@ -381,8 +387,6 @@ func check(inv runners.Invocation) error {
 		switch {
 		case k == "":
 			return fmt.Errorf("environment entry %q has an empty name, which wazero refuses", kv)
-		case strings.ContainsRune(kv, 0):
-			return fmt.Errorf("environment entry %q holds a NUL byte, which WASI cannot pass", kv)
 		case keys[k]:
 			return fmt.Errorf("environment variable %s is set twice; wazero passes one value per name", k)
 		}
@@ -634,4 +638,18 @@ func (b *boundedBuffer) snapshot() ([]byte, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return bytes.Clone(b.buf), b.truncated
+}
+
+// SleepUntil is a real sleep for wazero's WithNanosleep that ends early when
+// ctx is done: wazero cannot stop a guest inside a host call, so a guest in
+// a long poll_oneoff would otherwise outlive a timeout or a kill.
+func SleepUntil(ctx context.Context) func(ns int64) {
+	return func(ns int64) {
+		t := time.NewTimer(time.Duration(ns))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 }

@@ -194,6 +194,16 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	}
 })
 
+// Runners that hold resources (a containerd runner's images, its state
+// dir) implement io.Closer; every process closes its own after the suite.
+var _ = SynchronizedAfterSuite(func() {
+	if c, ok := runner.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			Fail("closing runtime " + runner.Name() + ": " + err.Error())
+		}
+	}
+}, func() {})
+
 var _ = ReportAfterSuite("wasicert reports", func(report types.Report) {
 	records := reports.RecordsFromReport(report)
 	summary := reports.Summarize(records)

@@ -12,6 +12,7 @@ package ociimage
 import (
 	"archive/tar"
 	"bytes"
+	_ "crypto/sha256" // for digest.FromBytes: go-digest panics unless sha256 is linked in
 	"encoding/json"
 	"errors"
 	"fmt"

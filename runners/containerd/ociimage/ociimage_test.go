@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -73,5 +74,12 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = os.WriteFile(out, l, 0o644)
+	}
+}
+
+// A program that does not import crypto/sha256 itself can still Build.
+func TestBuildWithoutSHA256Import(t *testing.T) {
+	if out, err := exec.Command("go", "run", "./testdata/nosha256").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }

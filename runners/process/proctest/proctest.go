@@ -48,6 +48,26 @@ var Modules = map[string]string{
 	"trap": `(module
   (memory (export "memory") 1)
   (func (export "_start") unreachable))`,
+	// recurse calls itself until the stack overflows.
+	"recurse": `(module
+  (memory (export "memory") 1)
+  (func $f (export "_start") (call $f)))`,
+	// floodtrap writes 5 MiB (80 blocks of 64 KiB) to stderr, then executes
+	// unreachable: the runtime's trap message comes after the flood.
+	"floodtrap": `(module
+  (import ` + wasi + ` "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func (export "_start") (local $i i32)
+    (i32.store (i32.const 0) (i32.const 1024)) (i32.store (i32.const 4) (i32.const 65536))
+    (loop $l
+      (drop (call $w (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 80))))
+    unreachable))`,
+	// noimport imports a function no runtime provides: it never starts.
+	"noimport": `(module
+  (import "env" "nope" (func))
+  (func (export "_start")))`,
 	// spin loops forever.
 	"spin": `(module
   (memory (export "memory") 1)
