@@ -16,7 +16,7 @@ include probes/probes.mk
 include ci/runtimes/runtimes.mk
 
 # The runtimes `make test` must run the capability suite on (issue 3).
-MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-cli,wasmtime,wasmer,node,bun
+MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-confined,wazero-cli,wasmtime,wasmer,node,bun
 
 .DEFAULT_GOAL := build
 .PHONY: build run test deps ginkgo vet unit e2e matrix containerd bench bench-containers
