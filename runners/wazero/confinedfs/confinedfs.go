@@ -332,18 +332,27 @@ func nanosToTime(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// at resolves p's parent through the root and calls op on the parent's
-// descriptor and p's last component (with p's trailing slash, if any).
-func (c *FS) at(p string, op func(dirfd int, base string) error) experimentalsys.Errno {
+// parentOf opens p's parent directory through the root and returns it with
+// p's last component (keeping p's trailing slash, if any).
+func (c *FS) parentOf(p string) (*os.File, string, experimentalsys.Errno) {
 	name, errno := rel(p)
 	if errno != 0 {
-		return errno
+		return nil, "", errno
 	}
 	dir, base, errno := split(name)
 	if errno != 0 {
-		return errno
+		return nil, "", errno
 	}
 	parent, errno := c.openDir(dir)
+	if errno != 0 {
+		return nil, "", errno
+	}
+	return parent, base, 0
+}
+
+// at calls op on p's parent's descriptor and p's last component.
+func (c *FS) at(p string, op func(dirfd int, base string) error) experimentalsys.Errno {
+	parent, base, errno := c.parentOf(p)
 	if errno != 0 {
 		return errno
 	}
@@ -353,25 +362,17 @@ func (c *FS) at(p string, op func(dirfd int, base string) error) experimentalsys
 
 // at2 is at for the two-path operations.
 func (c *FS) at2(p1, p2 string, op func(fd1 int, base1 string, fd2 int, base2 string) error) experimentalsys.Errno {
-	var fds [2]*os.File
-	var bases [2]string
-	for i, p := range []string{p1, p2} {
-		name, errno := rel(p)
-		if errno != 0 {
-			return errno
-		}
-		dir, base, errno := split(name)
-		if errno != 0 {
-			return errno
-		}
-		parent, errno := c.openDir(dir)
-		if errno != 0 {
-			return errno
-		}
-		defer parent.Close()
-		fds[i], bases[i] = parent, base
+	parent1, base1, errno := c.parentOf(p1)
+	if errno != 0 {
+		return errno
 	}
-	return toErrno(ignoringEINTR(func() error { return op(int(fds[0].Fd()), bases[0], int(fds[1].Fd()), bases[1]) }))
+	defer parent1.Close()
+	parent2, base2, errno := c.parentOf(p2)
+	if errno != 0 {
+		return errno
+	}
+	defer parent2.Close()
+	return toErrno(ignoringEINTR(func() error { return op(int(parent1.Fd()), base1, int(parent2.Fd()), base2) }))
 }
 
 // openDir opens dir, resolved through the root, as a directory.
