@@ -541,9 +541,9 @@ func (st *state) fdWrite(_ context.Context, mod api.Module, p []uint64) errno {
 	var write func([]byte) (int, error)
 	switch {
 	case e.kind == kindStdout:
-		write = func(b []byte) (int, error) { st.stdout.write(b); return len(b), nil }
+		write = st.stdout.Write
 	case e.kind == kindStderr:
-		write = func(b []byte) (int, error) { st.stderr.write(b); return len(b), nil }
+		write = st.stderr.Write
 	case e.kind == kindFile:
 		write = e.file.Write
 	default:

@@ -191,8 +191,8 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 			res, err = runners.Result{Ended: runners.EndedCrash, Detail: fmt.Sprint("panic: ", p)}, nil
 		}
 		res.Duration = time.Since(start)
-		res.Stdout, res.Stderr = st.stdout.bytes(), st.stderr.bytes()
-		res.Truncated = st.stdout.truncated || st.stderr.truncated
+		res.Stdout, res.Stderr = st.stdout.Bytes(), st.stderr.Bytes()
+		res.Truncated = st.stdout.Truncated() || st.stderr.Truncated()
 	}()
 
 	// Instantiate without start functions so that link errors (a bad

@@ -154,27 +154,12 @@ type entry struct {
 	fdflags uint16
 }
 
-// boundedBuffer keeps the first runners.MaxOutput bytes written to it.
-type boundedBuffer struct {
-	buf       bytes.Buffer
-	truncated bool
-}
-
-func (b *boundedBuffer) write(p []byte) {
-	if room := runners.MaxOutput - b.buf.Len(); len(p) > room {
-		p, b.truncated = p[:room], true
-	}
-	b.buf.Write(p)
-}
-
-func (b *boundedBuffer) bytes() []byte { return bytes.Clone(b.buf.Bytes()) }
-
 // state is one run's WASI world. Host functions run on the guest's
 // goroutine, one at a time, so it needs no lock.
 type state struct {
 	args, env      [][]byte
 	stdin          *bytes.Reader
-	stdout, stderr boundedBuffer
+	stdout, stderr runners.Output
 	fds            map[uint32]*entry
 	// crash is set when a host function panicked: the run is a crash.
 	crash string

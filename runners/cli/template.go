@@ -24,7 +24,7 @@
 //	argv0: [--argv0, "{{arg}}"]       # optional: how to set argv[0]; run must then hold {{argv0}}
 //	features: [stdin, sock-imports]   # what else the runtime claims
 //	trap:                             # how a trap shows (absent: traps look like exits)
-//	  stderr: 'wasm trap'             # regexp on the end of stderr (process.TailSize)
+//	  stderr: 'wasm trap'             # regexp on the end of stderr (runners.TailSize)
 //	  exit_codes: [134]               # optional: and the exit status is one of these
 //	start_error:                      # optional: the module never started (link error...)
 //	  stderr: 'failed to instantiate' # -> Run returns an error
@@ -99,7 +99,7 @@ type Match struct {
 	ExitCodes []int
 }
 
-// Matches reports whether stderr (the run's last process.TailSize bytes of
+// Matches reports whether stderr (the run's last runners.TailSize bytes of
 // it) and the exit code fit, and the matching text.
 func (m *Match) Matches(stderr []byte, exitCode int) (string, bool) {
 	if m == nil {

@@ -524,8 +524,7 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		}
 	}()
 
-	stdout := &capWriter{max: runners.MaxOutput}
-	stderr := &capWriter{max: runners.MaxOutput}
+	stdout, stderr := &runners.Output{}, &runners.Output{}
 	var stdin io.Reader
 	if inv.Stdin != nil {
 		stdin = bytes.NewReader(inv.Stdin)
@@ -593,7 +592,7 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		deleted = delErr == nil || errdefs.IsNotFound(delErr)
 	}
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
-	res.Truncated = stdout.truncated || stderr.truncated
+	res.Truncated = stdout.Truncated() || stderr.Truncated()
 	res.ExitCode = int(code)
 	if !exited || err != nil {
 		res.ExitCode = -1 // no status: not a code
@@ -605,9 +604,9 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		if !exited {
 			res.Detail += "; it did not exit"
 		}
-	case code == trapExitStatus && r.opts.Runtime == DefaultRuntime && trapLine(res.Stderr) != "":
+	case code == trapExitStatus && r.opts.Runtime == DefaultRuntime && trapLine(stderr.Tail()) != "":
 		res.Ended = runners.EndedTrap
-		res.Detail = trapLine(res.Stderr)
+		res.Detail = trapLine(stderr.Tail())
 	default:
 		res.Ended = runners.EndedExit
 	}
@@ -617,37 +616,10 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 func trapLine(stderr []byte) string {
 	lines := strings.Split(strings.TrimRight(string(stderr), "\n"), "\n")
 	last := lines[len(lines)-1]
-	if msg, ok := strings.CutPrefix(last, TrapPrefix); ok {
-		return msg
+	// The shim writes its line right after the guest's output, which need
+	// not end with a newline: the prefix may sit inside the last line.
+	if i := strings.LastIndex(last, TrapPrefix); i >= 0 {
+		return last[i+len(TrapPrefix):]
 	}
 	return ""
-}
-
-// capWriter keeps the first max bytes and drops the rest (still draining).
-type capWriter struct {
-	mu        sync.Mutex
-	buf       bytes.Buffer
-	max       int
-	truncated bool
-}
-
-func (w *capWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	room := w.max - w.buf.Len()
-	if room < len(p) {
-		w.truncated = true
-		if room > 0 {
-			w.buf.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	w.buf.Write(p)
-	return len(p), nil
-}
-
-func (w *capWriter) Bytes() []byte {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return bytes.Clone(w.buf.Bytes())
 }

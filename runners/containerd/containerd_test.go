@@ -368,6 +368,15 @@ func suite(t *testing.T, r *ctrd.Runner, d *ctrtest.Daemon) {
 		}
 	})
 
+	// The trap line the shim writes after a flood is past the 4 MiB head of
+	// stderr: it is found in the kept tail.
+	t.Run("trap-after-flood", func(t *testing.T) {
+		res := run(t, runners.Invocation{Module: module(t, "floodtrap"), Args: []string{"floodtrap"}, Timeout: 20 * time.Second})
+		if res.Ended != runners.EndedTrap || !res.Truncated || !strings.Contains(res.Detail, "unreachable") {
+			t.Errorf("got %s (truncated %v); want a trap found after the flood", res, res.Truncated)
+		}
+	})
+
 	t.Run("corrupt-module", func(t *testing.T) {
 		m := runners.Module{Name: "corrupt", Bytes: []byte("\x00asm\x01\x00\x00\x00garbage")}
 		_, err := r.Run(ctx, runners.Invocation{Module: m, Args: []string{"corrupt"}})

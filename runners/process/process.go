@@ -21,7 +21,7 @@
 //     directory that is removed afterwards, never the repository;
 //   - stdout and stderr captured up to runners.MaxOutput each; output past
 //     the bound is drained and discarded, and Result.Truncated is set; the
-//     last TailSize bytes of each stream are kept too, and classification
+//     last runners.TailSize bytes of each stream are kept too, and classification
 //     (Command.Classify, CrashLine) reads those, so a guest that floods
 //     stderr cannot push the runtime's own last words out of sight;
 //   - optionally a report pipe at fd 3 (Command.Report), on which a launcher
@@ -47,7 +47,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -80,7 +79,7 @@ type Command struct {
 	// Classify, when set, may reclassify a run that ended by a plain exit
 	// with a status other than 0 (no signal, no timeout, no Report), e.g. to
 	// EndedTrap when stderr holds the runtime's trap message. stderrTail is
-	// the last TailSize bytes of stderr (res.Stderr is its head). It must
+	// the last runners.TailSize bytes of stderr (res.Stderr is its head). It must
 	// keep the rule documented with the runner that sets it.
 	Classify func(res *runners.Result, stderrTail []byte)
 }
@@ -105,10 +104,6 @@ const (
 // the group with setsid could hold them open). It is one deadline for all
 // three pipes.
 const GraceAfterExit = 2 * time.Second
-
-// TailSize is how much of the end of stdout and of stderr Run keeps beside
-// the first runners.MaxOutput bytes, for classification.
-const TailSize = 64 << 10
 
 // startMu is held for reading around every start and for writing while
 // killPipeHolders looks for the holders of a run's pipes, so that no other
@@ -145,10 +140,8 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	// Run makes every pipe itself, so that cmd.Wait waits for no copying,
 	// Run knows which pipes are the run's (killPipeHolders), and one
 	// deadline bounds the wait for their end (GraceAfterExit).
-	stdout := &boundedBuffer{max: runners.MaxOutput}
-	stderr := &boundedBuffer{max: runners.MaxOutput}
-	report := &boundedBuffer{max: 64 << 10}
-	sinks := []*boundedBuffer{stdout, stderr}
+	stdout, stderr, report := &runners.Output{}, &runners.Output{}, &runners.Output{}
+	sinks := []*runners.Output{stdout, stderr}
 	if c.Report {
 		sinks = append(sinks, report)
 	}
@@ -252,7 +245,7 @@ wait:
 	}
 	<-drained
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
-	res.Truncated = stdout.truncated || stderr.truncated
+	res.Truncated = stdout.Truncated() || stderr.Truncated()
 
 	state := cmd.ProcessState
 	if state == nil {
@@ -350,49 +343,6 @@ func WriteReport(rep Report) error {
 	b, _ := json.Marshal(rep)
 	_, err := f.Write(append(b, '\n'))
 	return err
-}
-
-// boundedBuffer keeps the first max bytes written and the last TailSize,
-// without ever failing a write (so the writer keeps draining the pipe).
-type boundedBuffer struct {
-	buf       bytes.Buffer
-	max       int
-	truncated bool
-	tail      []byte // ring of the last TailSize bytes, once past max
-	n         int    // bytes written into tail
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.buf.Len(); room < len(p) {
-		b.truncated = true
-		b.buf.Write(p[:max(room, 0)])
-		if b.tail == nil {
-			b.tail = make([]byte, TailSize)
-			b.ring(b.buf.Bytes()[max(0, b.buf.Len()-TailSize):])
-		}
-		b.ring(p[max(room, 0):])
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *boundedBuffer) ring(p []byte) {
-	for len(p) > 0 {
-		c := copy(b.tail[b.n%TailSize:], p)
-		p, b.n = p[c:], b.n+c
-	}
-}
-
-func (b *boundedBuffer) Bytes() []byte { return b.buf.Bytes() }
-
-// Tail is the last TailSize bytes written (fewer if fewer were).
-func (b *boundedBuffer) Tail() []byte {
-	if b.tail == nil {
-		h := b.buf.Bytes()
-		return h[max(0, len(h)-TailSize):]
-	}
-	i := b.n % TailSize
-	return slices.Concat(b.tail[i:], b.tail[:i])
 }
 
 // OneLine squeezes s onto one line (for Result.Detail and error messages).

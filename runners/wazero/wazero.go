@@ -172,7 +172,7 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		return runners.Result{}, err
 	}
 	defer release()
-	ex := &execution{stdout: &boundedBuffer{}, stderr: &boundedBuffer{}}
+	ex := &execution{stdout: &runners.Output{}, stderr: &runners.Output{}}
 	done := make(chan outcome, 1)
 	go func() { done <- ex.run(ctx, rt, compiled, moduleConfig(ctx, grants, inv, ex)) }()
 
@@ -202,8 +202,8 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		res.Detail = timeoutDetail(ctx, inv, res.Detail)
 	}
 	var truncOut, truncErr bool
-	res.Stdout, truncOut = ex.stdout.snapshot()
-	res.Stderr, truncErr = ex.stderr.snapshot()
+	res.Stdout, truncOut = ex.stdout.Bytes(), ex.stdout.Truncated()
+	res.Stderr, truncErr = ex.stderr.Bytes(), ex.stderr.Truncated()
 	res.Truncated = truncOut || truncErr
 	return res, nil
 }
@@ -272,7 +272,7 @@ type outcome struct {
 
 // execution is the state of one run shared with its goroutine.
 type execution struct {
-	stdout, stderr *boundedBuffer
+	stdout, stderr *runners.Output
 
 	mu    sync.Mutex
 	start time.Time
@@ -608,37 +608,6 @@ var wazeroVersion = sync.OnceValue(func() string {
 	}
 	return fallbackVersion
 })
-
-// boundedBuffer keeps the first runners.MaxOutput bytes written to it.
-// Writes past the bound are dropped but reported as written, so a guest
-// that floods its output is not stopped by an error; it is cut off by the
-// timeout instead. It is safe for concurrent use, since an abandoned guest
-// may still write while Run reads.
-type boundedBuffer struct {
-	mu        sync.Mutex
-	buf       []byte
-	truncated bool
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	room := runners.MaxOutput - len(b.buf)
-	if len(p) > room {
-		b.truncated = true
-		b.buf = append(b.buf, p[:max(room, 0)]...)
-	} else {
-		b.buf = append(b.buf, p...)
-	}
-	return len(p), nil
-}
-
-// snapshot returns a copy of what was kept and whether anything was dropped.
-func (b *boundedBuffer) snapshot() ([]byte, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf), b.truncated
-}
 
 // SleepUntil is a real sleep for wazero's WithNanosleep that ends early when
 // ctx is done: wazero cannot stop a guest inside a host call, so a guest in

@@ -500,21 +500,6 @@ func TestConcurrentRuns(t *testing.T) {
 	wg.Wait()
 }
 
-func TestBoundedBuffer(t *testing.T) {
-	var b boundedBuffer
-	chunk := bytes.Repeat([]byte("x"), runners.MaxOutput-1)
-	if n, err := b.Write(chunk); n != len(chunk) || err != nil {
-		t.Fatal(n, err)
-	}
-	if n, err := b.Write([]byte("yz")); n != 2 || err != nil {
-		t.Fatalf("Write past the bound = %d, %v; want 2, nil", n, err)
-	}
-	got, trunc := b.snapshot()
-	if len(got) != runners.MaxOutput || got[len(got)-1] != 'y' || !trunc {
-		t.Errorf("len %d last %q truncated %v", len(got), got[len(got)-1], trunc)
-	}
-}
-
 func TestCleanGuestPath(t *testing.T) {
 	for in, want := range map[string]string{"/sandbox": "sandbox", "./a/": "a", "/": "", ".": "", "a/b": "a/b", "//x//": "x"} {
 		if got := cleanGuestPath(in); got != want {

@@ -1,0 +1,57 @@
+package runners
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+)
+
+func TestOutputKeepsHeadAndTail(t *testing.T) {
+	var o Output
+	o.Write([]byte("start\n"))
+	if o.Truncated() || string(o.Bytes()) != "start\n" || string(o.Tail()) != "start\n" {
+		t.Fatalf("small output: head %q tail %q truncated %v", o.Bytes(), o.Tail(), o.Truncated())
+	}
+	chunk := bytes.Repeat([]byte("x"), 1000)
+	for written := 6; written < MaxOutput+3*TailSize; written += len(chunk) {
+		if n, err := o.Write(chunk); n != len(chunk) || err != nil {
+			t.Fatalf("Write = %d, %v: a flood must never fail a write", n, err)
+		}
+	}
+	o.Write([]byte("\nwasm trap: unreachable\n"))
+	if !o.Truncated() || len(o.Bytes()) != MaxOutput || !bytes.HasPrefix(o.Bytes(), []byte("start\n")) {
+		t.Errorf("head: %d bytes, truncated %v; want the first %d bytes", len(o.Bytes()), o.Truncated(), MaxOutput)
+	}
+	tail := o.Tail()
+	if len(tail) != TailSize || !bytes.HasSuffix(tail, []byte("\nwasm trap: unreachable\n")) {
+		t.Errorf("tail: %d bytes ending %q; want %d bytes ending with the trap line", len(tail), tail[max(0, len(tail)-30):], TailSize)
+	}
+}
+
+func TestOutputTailStraddlesTheBound(t *testing.T) {
+	var o Output
+	o.Write(bytes.Repeat([]byte("a"), MaxOutput-10))
+	o.Write([]byte("0123456789ABCDEF")) // 10 bytes fit, 6 spill
+	if got := o.Tail(); !bytes.HasSuffix(got, []byte("0123456789ABCDEF")) || len(got) != TailSize {
+		t.Errorf("tail across the bound ends %q (%d bytes)", got[len(got)-16:], len(got))
+	}
+}
+
+func TestOutputConcurrentWrites(t *testing.T) {
+	var o Output
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				o.Write(bytes.Repeat([]byte("y"), 4096))
+				_ = o.Tail()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(o.Bytes()) != MaxOutput || !o.Truncated() {
+		t.Errorf("after 6.4 MB from 8 writers: %d bytes, truncated %v", len(o.Bytes()), o.Truncated())
+	}
+}
