@@ -170,3 +170,32 @@ func orPass(v verdicts.Verdict) verdicts.Verdict {
 	}
 	return v
 }
+
+// TestEverySpecCanFail: every spec of the catalogue, present and future,
+// fails under at least one negative control (the naive runtime, a weakened
+// wazero, or preopens mapped to an empty dir). A spec that no control can
+// fail is a test that cannot fail.
+func TestEverySpecCanFail(t *testing.T) {
+	base := embeddedWazero(t)
+	controls := []runners.Runner{
+		naive.New(),
+		weakened.Wrap(base, weakened.PreopensMisdirected(t.TempDir())),
+		weakened.Wrap(base, weakened.EnvPassthrough),
+		weakened.Wrap(base, weakened.HostRootMounted),
+		weakened.Wrap(base, weakened.ReadOnlyIgnored),
+		weakened.Wrap(base, weakened.HostArgv0),
+		weakened.Wrap(base, weakened.ListenersDropped),
+		weakened.Wrap(base, weakened.ExitCodeLost),
+	}
+	failedBy := map[string][]string{}
+	for _, r := range controls {
+		for id := range failing(t, r) {
+			failedBy[id] = append(failedBy[id], r.Name())
+		}
+	}
+	for _, spec := range suites.Catalogue() {
+		if len(failedBy[spec.ID]) == 0 {
+			t.Errorf("%s: no negative control makes it fail; add one (internal/weakened or internal/naive)", spec.ID)
+		}
+	}
+}
