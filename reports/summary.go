@@ -78,7 +78,7 @@ func Summarize(records []verdicts.Record) Summary {
 // labels name each verdict in the printed summary.
 var labels = map[verdicts.Verdict]string{
 	verdicts.Pass: "passed", verdicts.Escape: "escapes", verdicts.Leak: "leaks", verdicts.Fail: "failed",
-	verdicts.Crash: "crashes", verdicts.Timeout: "timeouts", verdicts.ExpectedFailure: "expected failures",
+	verdicts.Crash: "crashes", verdicts.Timeout: "timeouts", verdicts.Interrupted: "interrupted", verdicts.ExpectedFailure: "expected failures",
 	verdicts.UnexpectedPass: "unexpected passes", verdicts.Skipped: "skipped",
 }
 

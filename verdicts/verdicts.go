@@ -31,6 +31,10 @@ const (
 	Crash Verdict = "crash"
 	// Timeout: the run was cut off at its deadline.
 	Timeout Verdict = "timeout"
+	// Interrupted: the run was stopped from outside (Ctrl-C, a cancelled
+	// context) before the spec could be judged; its evidence is incomplete.
+	// Escape and leak evidence found before the stop still outranks it.
+	Interrupted Verdict = "interrupted"
 	// Skipped: the spec does not apply (feature not claimed, host not
 	// applicable); Reason says why. Never counted as a pass.
 	Skipped Verdict = "skipped"
@@ -43,12 +47,26 @@ const (
 )
 
 // All lists every verdict in report order.
-var All = []Verdict{Pass, Escape, Leak, Fail, Crash, Timeout, ExpectedFailure, UnexpectedPass, Skipped}
+var All = []Verdict{Pass, Escape, Leak, Fail, Crash, Timeout, Interrupted, ExpectedFailure, UnexpectedPass, Skipped}
 
 // Green reports whether v lets a run succeed.
 func (v Verdict) Green() bool {
 	return v == Pass || v == ExpectedFailure || v == Skipped
 }
+
+// rank orders the verdicts a run can produce before expectations: evidence
+// that the guest got out (escape) or learnt what it must not (leak) outranks
+// every way a run can end badly, so a runtime cannot hide an escape behind a
+// crash, a hang or a start error.
+var rank = map[Verdict]int{Pass: 0, Fail: 1, Timeout: 2, Crash: 3, Interrupted: 4, Leak: 5, Escape: 6}
+
+// Rank is v's place in the severity order (higher is more serious):
+// pass < fail < timeout < crash < interrupted < leak < escape. Verdicts that
+// only expectations produce rank as pass.
+func Rank(v Verdict) int { return rank[v] }
+
+// Worse reports whether a is more serious than b.
+func Worse(a, b Verdict) bool { return rank[a] > rank[b] }
 
 // Failing reports whether v, before expectations are applied, means the
 // runtime broke the rule.
@@ -80,6 +98,11 @@ type Expectation struct {
 	Reason  string  `json:"reason" yaml:"reason"`
 	// Reference is a link to the upstream issue or advisory.
 	Reference string `json:"reference" yaml:"reference"`
+	// Covers lists the evidence the deviation is known to produce (see
+	// Record.Causes), e.g. "step:hostrel.file" or "canary:token:stdout". A
+	// run whose verdict matches but that shows evidence outside Covers is
+	// a new deviation and fails: a second escape cannot hide behind a known one.
+	Covers []string `json:"covers" yaml:"covers"`
 }
 
 // Record is the result of one spec on one runtime.
@@ -91,11 +114,20 @@ type Record struct {
 	Runtime  string  `json:"runtime"`
 	Version  string  `json:"runtime_version"`
 	Verdict  Verdict `json:"verdict"`
+	// RunID identifies the run the record belongs to: records of two runs
+	// appended to one results file can be told apart.
+	RunID string `json:"run_id,omitempty"`
 	// Actual is the verdict before expectations were applied (differs from
 	// Verdict only for expected-failure and unexpected-pass).
 	Actual Verdict `json:"actual"`
 	// Reason says in one line why the verdict is what it is.
 	Reason string `json:"reason,omitempty"`
+	// Causes name every piece of evidence behind a failing Actual verdict,
+	// most serious first: "step:<check>" (a probe step), "canary:token:<where>"
+	// and "canary:env:<where>" (a canary seen in output or in a file the run
+	// wrote), "snapshot:<path>" (a change outside the sandbox), "run:crash",
+	// "run:timeout", "run:start-error", "run:interrupted", "run:exit".
+	Causes []string `json:"causes,omitempty"`
 	// Notes are conformance notes: an escape refused with an errno outside
 	// the accepted set, a tolerated deviation. They do not fail a spec.
 	Notes []string `json:"notes,omitempty"`
