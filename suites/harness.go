@@ -24,6 +24,8 @@ type Options struct {
 	FixtureDir string
 	// Timeout bounds one run; zero means runners.DefaultTimeout.
 	Timeout time.Duration
+	// RunID is copied into every record (verdicts.Record.RunID).
+	RunID string
 }
 
 // Evidence is everything the host knows after one run.
@@ -75,7 +77,7 @@ const Argv0 = "wasicert-probe"
 func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error) {
 	rec := verdicts.Record{
 		Spec: spec.ID, Area: string(spec.Area), Severity: string(spec.Severity), Level: string(spec.Level),
-		Runtime: o.Runner.Name(), Version: o.Runner.Version(),
+		Runtime: o.Runner.Name(), Version: o.Runner.Version(), RunID: o.RunID,
 	}
 	features := o.Runner.Features()
 	for _, f := range spec.Requires {
