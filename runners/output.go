@@ -23,12 +23,89 @@ type Output struct {
 	truncated bool
 	tail      []byte // ring of the last TailSize bytes, once past MaxOutput
 	n         int    // bytes written into tail
+	written   int64  // bytes written in all
+
+	watch []Canary
+	seen  []bool
+	seam  []byte // the last (longest canary - 1) bytes, for a canary split across writes
+}
+
+// Watch makes o look for each canary's value in everything written from
+// now on, including what is past MaxOutput and never kept: Seen reports the
+// names found. Memory stays bounded by the longest value. Call it before
+// the first Write.
+func (o *Output) Watch(canaries ...Canary) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range canaries {
+		if c.Value != "" {
+			o.watch = append(o.watch, c)
+			o.seen = append(o.seen, false)
+		}
+	}
+}
+
+// Seen returns the names of the watched canaries written so far, in the
+// order they were given to Watch.
+func (o *Output) Seen() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for i, c := range o.watch {
+		if o.seen[i] {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// Written returns how many bytes were written in all, kept or not.
+func (o *Output) Written() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.written
+}
+
+// scan looks for the watched values in p and across the seam with what
+// came before it.
+func (o *Output) scan(p []byte) {
+	if len(o.watch) == 0 {
+		return
+	}
+	longest := 0
+	for i, c := range o.watch {
+		longest = max(longest, len(c.Value))
+		if o.seen[i] {
+			continue
+		}
+		v := []byte(c.Value)
+		if bytes.Contains(p, v) {
+			o.seen[i] = true
+			continue
+		}
+		// A value split across writes: it starts in the seam.
+		if len(o.seam) > 0 {
+			joint := append(bytes.Clone(o.seam), p[:min(len(p), len(v)-1)]...)
+			if bytes.Contains(joint, v) {
+				o.seen[i] = true
+			}
+		}
+	}
+	keep := longest - 1
+	if len(p) >= keep {
+		o.seam = append(o.seam[:0], p[len(p)-keep:]...)
+	} else {
+		o.seam = append(o.seam, p...)
+		o.seam = o.seam[max(0, len(o.seam)-keep):]
+	}
 }
 
 // Write keeps what fits in the head and rolls everything into the tail.
 func (o *Output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.written += int64(len(p))
+	o.scan(p)
 	room := MaxOutput - o.head.Len()
 	if room >= len(p) {
 		o.head.Write(p)

@@ -95,6 +95,46 @@ type Invocation struct {
 	// WorkDir is a scratch directory the runner may use (its cwd, launcher
 	// scripts); it is never granted to the guest.
 	WorkDir string
+
+	// What follows is evidence plumbing: none of it is granted to the guest.
+
+	// Canaries are secrets the runner watches for in everything the run
+	// writes to stdout and stderr, kept or not (Output.Watch); sightings
+	// come back in Result.Sightings. A guest that floods its output before
+	// printing a secret is still seen.
+	Canaries []Canary
+	// Scratch is a directory an out-of-process runtime gets as HOME, TMPDIR
+	// and XDG base dirs (HostEnv), so that whatever it writes for itself
+	// lands where the harness scans it; "" leaves the harness's own.
+	Scratch string
+	// HostFiles are stand-ins for well-known host files: a runner that can
+	// runs the guest in a private mount namespace in which each Path shows
+	// its StandIn (the real content plus a canary line), so a guest that
+	// reads /etc/passwd through an escape prints a canary. Applying them
+	// needs root; Result.HostFilesMasked says whether they were.
+	HostFiles []HostFile
+}
+
+// Canary is one secret a runner watches for (Invocation.Canaries).
+type Canary struct {
+	// Name labels sightings, e.g. "token" or "env".
+	Name  string
+	Value string
+}
+
+// HostFile is one stand-in for a host file (Invocation.HostFiles).
+type HostFile struct {
+	// Path is the host file the guest must not reach, e.g. "/etc/passwd".
+	Path string
+	// StandIn is the file shown at Path inside the run's mount namespace.
+	StandIn string
+}
+
+// Sighting says that a watched canary appeared in an output stream.
+type Sighting struct {
+	Canary string `json:"canary"`
+	// Stream is "stdout" or "stderr".
+	Stream string `json:"stream"`
 }
 
 // DefaultTimeout bounds a run whose Invocation sets none.
@@ -131,6 +171,32 @@ type Result struct {
 	Detail string `json:"detail,omitempty"`
 	// Truncated says stdout or stderr went past MaxOutput and was cut.
 	Truncated bool `json:"truncated,omitempty"`
+	// StdoutBytes and StderrBytes count everything the run wrote to each
+	// stream, kept or not; all of it was scanned for Invocation.Canaries.
+	StdoutBytes, StderrBytes int64
+	// Sightings are the Invocation's canaries found in the whole of stdout
+	// and stderr.
+	Sightings []Sighting `json:"sightings,omitempty"`
+	// HostFilesMasked says the run saw Invocation.HostFiles' stand-ins.
+	HostFilesMasked bool `json:"host_files_masked,omitempty"`
+}
+
+// Watched fills the Result's output fields from the run's two streams: the
+// kept head of each, whether either was cut, the byte counts and the
+// canaries sighted. Every runner that captures output calls it.
+func (r *Result) Watched(stdout, stderr *Output) {
+	r.Stdout, r.Stderr = stdout.Bytes(), stderr.Bytes()
+	r.Truncated = stdout.Truncated() || stderr.Truncated()
+	r.StdoutBytes, r.StderrBytes = stdout.Written(), stderr.Written()
+	r.Sightings = nil
+	for _, s := range []struct {
+		name string
+		o    *Output
+	}{{"stdout", stdout}, {"stderr", stderr}} {
+		for _, c := range s.o.Seen() {
+			r.Sightings = append(r.Sightings, Sighting{Canary: c, Stream: s.name})
+		}
+	}
 }
 
 // String summarises how the run ended, e.g. "exit 0" or "crash: signal: segmentation fault".

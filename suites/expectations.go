@@ -72,6 +72,9 @@ func addExpectations(out map[string]verdicts.Expectation, b []byte, name, runtim
 		if e.Reason == "" || e.Reference == "" {
 			return fmt.Errorf("expectations file %s: spec %s needs a reason and a reference", name, e.Spec)
 		}
+		if len(e.Covers) == 0 {
+			return fmt.Errorf("expectations file %s: spec %s needs covers: the evidence the deviation produces (the causes `wasicert run --no-expectations` prints in results.jsonl, e.g. [step:hostrel.file, canary:token:stdout])", name, e.Spec)
+		}
 	}
 	if !slices.Contains(f.Runtimes, runtime) {
 		return nil

@@ -35,7 +35,13 @@ type Evidence struct {
 	Fixture    *fixtures.Fixture
 	Invocation runners.Invocation
 	Result     runners.Result
-	Records    []Record
+	// StartErr is the runner's error when the runtime did not start the
+	// probe (a link error, a module it refused). The guest or the runtime
+	// may have acted before it, so the canaries are still judged.
+	StartErr error
+	// Interrupted says the caller's context ended during the run.
+	Interrupted bool
+	Records     []Record
 	// Junk are stdout lines that are not probe records.
 	Junk []string
 	// ClientData is what the host-side client received (socket specs).
@@ -44,6 +50,9 @@ type Evidence struct {
 	// Implicit and Injected are what the runner's platform grants by design
 	// (runners.Platform): preopens before the Invocation's, and env entries.
 	Implicit, Injected []string
+	// Host is what the host saw, whatever the guest printed: canaries in
+	// the output and the writable dirs, and changes outside the sandbox.
+	Host fixtures.Report
 }
 
 // Record returns the first record printed for check.
@@ -72,8 +81,9 @@ func (ev *Evidence) All(check string) []Record {
 const Argv0 = "wasicert-probe"
 
 // Execute runs spec on o.Runner and judges it. It returns an error only when
-// the harness itself could not run the spec (fixture, probe module, runner
-// start-up); everything the runtime did is in the Record.
+// the harness itself could not run the spec (fixture, probe module, a host
+// listener); everything the runtime did, a failure to start included, is in
+// the Record, judged from the host's evidence first (see judge).
 func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error) {
 	rec := verdicts.Record{
 		Spec: spec.ID, Area: string(spec.Area), Severity: string(spec.Severity), Level: string(spec.Level),
@@ -110,6 +120,13 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 		Preopens: plan.Preopens,
 		Timeout:  o.Timeout,
 		WorkDir:  fx.Path("work"),
+		Scratch:  fx.Path("scratch"),
+	}
+	for _, c := range fx.Canaries() {
+		inv.Canaries = append(inv.Canaries, runners.Canary{Name: c.Name, Value: c.Value})
+	}
+	for _, hf := range fx.HostFiles() {
+		inv.HostFiles = append(inv.HostFiles, runners.HostFile{Path: hf.Path, StandIn: hf.StandIn})
 	}
 	if inv.Env == nil {
 		inv.Env = []string{}
@@ -149,16 +166,20 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	if clientDone != nil {
 		<-clientDone // also on error: the client must not outlive the spec
 	}
-	if err != nil {
-		return rec, fmt.Errorf("runtime %s could not run %s: %w", o.Runner.Name(), spec.ID, err)
-	}
-	ev.Result = res
+	// Whatever happened, the host looks: a runtime that escapes and then
+	// fails to start, crashes, hangs or is interrupted is still caught.
+	ev.Result, ev.StartErr, ev.Interrupted = res, err, ctx.Err() != nil
 	ev.Records, ev.Junk = ParseRecords(res.Stdout)
+	ev.Host = fx.Check(res.Stdout, res.Stderr)
 
 	j := judge(ev)
-	rec.Actual, rec.Reason, rec.Notes = j.Verdict, j.Reason, j.Notes
+	rec.Actual, rec.Reason, rec.Notes, rec.Causes = j.Verdict, j.Reason, j.Notes, j.Causes
 	rec.Verdict = rec.Actual
 	rec.Ended, rec.ExitCode, rec.Duration = string(res.Ended), res.ExitCode, res.Duration
+	if err != nil {
+		rec.Ended = "start-error"
+	}
+	rec.Checks = checksActive(ev)
 	for _, r := range ev.Records {
 		rec.Calls = append(rec.Calls, verdicts.Call{Check: r.Check, Op: r.Op, Outcome: r.Outcome, Errno: r.Errno, Data: truncate(r.Data, 256)})
 	}
@@ -166,48 +187,145 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	return rec, nil
 }
 
-// judge applies what the host saw: how the run ended, the plan's steps, the
-// spec's own judge and the canaries. The most serious verdict wins; on a
-// tie the first reason stands, so a step that names the escaping call is
-// preferred to the canary that confirms it.
-func judge(ev *Evidence) Judgement {
-	j := Judgement{Verdict: verdicts.Pass}
-	switch ev.Result.Ended {
-	case runners.EndedTimeout:
-		j = Judgement{Verdict: verdicts.Timeout, Reason: "run " + ev.Result.String()}
-	case runners.EndedCrash, runners.EndedTrap:
-		j = Judgement{Verdict: verdicts.Crash, Reason: "run ended in " + ev.Result.String() + stderrTail(ev.Result.Stderr)}
-	case runners.EndedExit:
-		if ev.Result.ExitCode != ev.Plan.ExitCode {
-			j = Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe exited %d, want %d%s", ev.Result.ExitCode, ev.Plan.ExitCode, stderrTail(ev.Result.Stderr))}
-		}
-	}
-	// After a crash or timeout the records are incomplete: judging the
-	// steps would only add noise. The canaries are judged whatever happened.
-	if j.Verdict != verdicts.Crash && j.Verdict != verdicts.Timeout {
-		for _, st := range ev.Plan.Steps {
-			j = worse(j, judgeStep(ev, st))
-		}
-		if ev.Spec.Judge != nil {
-			j = worse(j, ev.Spec.Judge(ev))
-		}
-	}
+// The host-side checks a record can name in verdicts.Record.Checks.
+const (
+	// CheckOutputCanaries: every byte of stdout and stderr was scanned for
+	// the canaries (runners.Output.Watch), not only the kept head.
+	CheckOutputCanaries = "output-canaries"
+	// CheckWritableScan: the sandbox, work and scratch dirs were scanned
+	// for the canaries after the run.
+	CheckWritableScan = "writable-scan"
+	// CheckSnapshot: everything outside the writable dirs was compared
+	// with its snapshot (content, type, mode, size, mtime, inode, links, owner).
+	CheckSnapshot = "snapshot"
+	// CheckHostFiles: the run saw token-bearing stand-ins of host files
+	// (root only; internal/hostns).
+	CheckHostFiles = "host-files"
+)
 
-	report := ev.Fixture.Check(ev.Result.Stdout, ev.Result.Stderr)
-	if report.TokenSeen { // the token lives only in files outside the sandbox
-		j = worse(j, Judgement{Verdict: verdicts.Escape, Reason: "canary: " + strings.Join(report.Leaks, ", ")})
+// checksActive lists the host-side checks that ran for ev.
+func checksActive(ev *Evidence) []string {
+	checks := []string{CheckWritableScan, CheckSnapshot}
+	r := ev.Result
+	if r.StdoutBytes+r.StderrBytes >= int64(len(r.Stdout)+len(r.Stderr)) && (r.StdoutBytes+r.StderrBytes > 0 || len(ev.Invocation.Canaries) > 0) {
+		checks = append([]string{CheckOutputCanaries}, checks...)
 	}
-	if report.EnvCanarySeen {
-		j = worse(j, Judgement{Verdict: verdicts.Leak, Reason: "canary: " + strings.Join(report.Leaks, ", ")})
+	if r.HostFilesMasked {
+		checks = append(checks, CheckHostFiles)
 	}
-	if len(report.Changes) > 0 {
-		j = worse(j, Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + report.String()})
+	return checks
+}
+
+// judge decides from everything the host knows. Evidence comes first: an
+// escape or a leak (a step that reached what it must not, a canary in the
+// output or in a file the run wrote, a change outside the sandbox)
+// outranks how the run ended, so a runtime cannot hide an escape behind a
+// crash, a hang, a start error or an interrupt; the ending is kept as a
+// note. A run that did not end normally has incomplete records, so only
+// the violations in them count, not what is missing. On a tie the first
+// reason stands: a step that names the escaping call is preferred to the
+// canary that confirms it. See verdicts.Rank for the order.
+func judge(ev *Evidence) Judgement {
+	ending := judgeEnding(ev)
+	// A wrong exit status still leaves every record printed.
+	complete := ending.Verdict == verdicts.Pass || ending.Verdict == verdicts.Fail
+	j := Judgement{Verdict: verdicts.Pass}
+	keep := func(k Judgement) {
+		if complete || k.Verdict == verdicts.Escape || k.Verdict == verdicts.Leak {
+			j = worse(j, k)
+		}
+	}
+	for _, st := range ev.Plan.Steps {
+		keep(judgeStep(ev, st))
+	}
+	if ev.Spec.Judge != nil {
+		k := ev.Spec.Judge(ev)
+		if k.Verdict != verdicts.Pass && len(k.Causes) == 0 {
+			k.Causes = []string{judgeCause(ev.Plan)}
+		}
+		keep(k)
+	}
+	j = worse(j, judgeHost(ev))
+	if ending.Verdict != verdicts.Pass {
+		if verdicts.Worse(ending.Verdict, j.Verdict) {
+			j = worse(j, ending)
+		} else {
+			j.Notes = append(j.Notes, "the run also ended badly: "+ending.Reason)
+		}
 	}
 	if len(ev.Junk) > 0 {
 		j.Notes = append(j.Notes, fmt.Sprintf("stdout holds %d line(s) that are not probe records, first: %q", len(ev.Junk), ev.Junk[0]))
 	}
+	if r := ev.Result; r.Truncated {
+		j.Notes = append(j.Notes, fmt.Sprintf("output cut: %d of %d stdout bytes and %d of %d stderr bytes kept; every byte written was scanned for canaries",
+			len(r.Stdout), r.StdoutBytes, len(r.Stderr), r.StderrBytes))
+	}
+	for _, u := range ev.Host.Unscanned {
+		j.Notes = append(j.Notes, "not scanned for canaries: "+u)
+	}
 	if j.Verdict == verdicts.Pass && j.Reason == "" {
 		j.Reason = ev.Spec.Rule
+	}
+	return j
+}
+
+// judgeCause names a spec judge's evidence: its first Custom step.
+func judgeCause(p Plan) string {
+	for _, st := range p.Steps {
+		if st.Expect == Custom {
+			return "step:" + st.Check
+		}
+	}
+	return "judge"
+}
+
+// judgeEnding judges how the run ended: pass for a normal exit with the
+// plan's status, else a start error, a crash, a timeout, an interrupt or a
+// wrong exit status.
+func judgeEnding(ev *Evidence) Judgement {
+	r := ev.Result
+	switch {
+	case ev.Interrupted:
+		return Judgement{Verdict: verdicts.Interrupted, Reason: "the run was interrupted (" + r.String() + ")", Causes: []string{"run:interrupted"}}
+	case ev.StartErr != nil:
+		return Judgement{Verdict: verdicts.Crash, Reason: "the runtime did not start the probe: " + ev.StartErr.Error(), Causes: []string{"run:start-error"}}
+	case r.Ended == runners.EndedTimeout:
+		return Judgement{Verdict: verdicts.Timeout, Reason: "run " + r.String(), Causes: []string{"run:timeout"}}
+	case r.Ended == runners.EndedCrash, r.Ended == runners.EndedTrap:
+		return Judgement{Verdict: verdicts.Crash, Reason: "run ended in " + r.String() + stderrTail(r.Stderr), Causes: []string{"run:crash"}}
+	case r.Ended == runners.EndedExit && r.ExitCode != ev.Plan.ExitCode:
+		return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe exited %d, want %d%s", r.ExitCode, ev.Plan.ExitCode, stderrTail(r.Stderr)), Causes: []string{"exit:status"}}
+	}
+	return Judgement{Verdict: verdicts.Pass}
+}
+
+// judgeHost judges what the host saw: canaries anywhere (the whole output
+// streams as the runner watched them, the kept output, the writable dirs)
+// and changes outside the sandbox. The guest cannot forge or hide any of it.
+func judgeHost(ev *Evidence) Judgement {
+	sightings := slices.Clone(ev.Host.Sightings)
+	for _, s := range ev.Result.Sightings {
+		fs := fixtures.Sighting{Canary: s.Canary, Where: s.Stream}
+		if !slices.Contains(sightings, fs) {
+			sightings = append(sightings, fs)
+		}
+	}
+	j := Judgement{Verdict: verdicts.Pass}
+	for _, s := range sightings {
+		v := verdicts.Leak
+		if s.Escape() {
+			v = verdicts.Escape
+		}
+		j = worse(j, Judgement{Verdict: v, Reason: "canary: " + s.String(), Causes: []string{"canary:" + s.Canary + ":" + s.Where}})
+	}
+	if len(ev.Host.Changes) > 0 {
+		k := Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + fixtures.Report{Changes: ev.Host.Changes}.String()}
+		for _, c := range ev.Host.Changes {
+			if cause := "snapshot:" + c.Path; !slices.Contains(k.Causes, cause) {
+				k.Causes = append(k.Causes, cause)
+			}
+		}
+		j = worse(j, k)
 	}
 	return j
 }
@@ -220,14 +338,18 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 	if st.Expect == Custom {
 		return Judgement{Verdict: verdicts.Pass}
 	}
+	cause := []string{"step:" + st.Check}
 	r, ok := ev.Record(st.Check)
 	if !ok {
-		return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe printed no record for %s (%s)", st.Check, describeStep(st))}
+		if st.Expect == Succeed {
+			cause = []string{"control:" + st.Check}
+		}
+		return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe printed no record for %s (%s)", st.Check, describeStep(st)), Causes: cause}
 	}
 	switch st.Expect {
 	case Refuse, Deny:
 		if r.OK() {
-			return Judgement{Verdict: ev.Spec.Severity.violation(), Reason: fmt.Sprintf("%s: %s succeeded%s", st.Check, describeStep(st), dataSuffix(r.Data))}
+			return Judgement{Verdict: ev.Spec.Severity.violation(), Reason: fmt.Sprintf("%s: %s succeeded%s", st.Check, describeStep(st), dataSuffix(r.Data)), Causes: cause}
 		}
 		want := ev.Spec.Accept
 		if want == nil {
@@ -236,7 +358,7 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 		if st.Expect == Refuse && !slices.Contains(want, r.Errno) {
 			msg := fmt.Sprintf("%s: %s answered %s, outside {%s}", st.Check, describeStep(st), r.Errno, strings.Join(want, ", "))
 			if ev.Spec.StrictErrno {
-				return Judgement{Verdict: verdicts.Fail, Reason: msg}
+				return Judgement{Verdict: verdicts.Fail, Reason: msg, Causes: cause}
 			}
 			return Judgement{Verdict: verdicts.Pass, Notes: []string{msg}}
 		}
@@ -246,25 +368,38 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 		}
 	case Succeed:
 		if !r.OK() {
-			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("control %s: %s failed with %s: the runtime refuses what it was granted, so its refusals prove nothing", st.Check, describeStep(st), r.Errno)}
+			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("control %s: %s failed with %s: the runtime refuses what it was granted, so its refusals prove nothing", st.Check, describeStep(st), r.Errno), Causes: []string{"control:" + st.Check}}
+		}
+	case Works:
+		if !r.OK() {
+			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: %s failed with %s, but it was granted", st.Check, describeStep(st), r.Errno), Causes: cause}
 		}
 	}
 	return Judgement{Verdict: verdicts.Pass}
 }
 
+// applyExpectation turns a failing verdict that the runtime's known
+// deviation covers into an expected failure: the same verdict, and no
+// evidence outside the deviation's Covers. Evidence it does not cover is a
+// new deviation and keeps the verdict, so a second escape cannot hide
+// behind a known one.
 func applyExpectation(rec *verdicts.Record, exps map[string]verdicts.Expectation) {
 	exp, ok := exps[rec.Spec]
-	if !ok || rec.Actual == verdicts.Skipped {
+	if !ok || rec.Actual == verdicts.Skipped || rec.Actual == verdicts.Interrupted {
 		return
 	}
 	rec.Expectation = &exp
+	uncovered := slices.DeleteFunc(slices.Clone(rec.Causes), func(c string) bool { return slices.Contains(exp.Covers, c) })
 	switch {
 	case rec.Actual == verdicts.Pass:
 		rec.Verdict = verdicts.UnexpectedPass
 		rec.Reason = fmt.Sprintf("expected %s (%s) but passed: remove the expectation (%s)", exp.Verdict, exp.Reason, exp.Reference)
-	case rec.Actual == exp.Verdict:
+	case rec.Actual == exp.Verdict && len(uncovered) == 0:
 		rec.Verdict = verdicts.ExpectedFailure
 		rec.Reason = fmt.Sprintf("%s (known deviation: %s; %s)", rec.Reason, exp.Reason, exp.Reference)
+	case rec.Actual == exp.Verdict:
+		rec.Reason = fmt.Sprintf("%s (a %s beyond the known deviation: %s not covered by %s; %s)", rec.Reason, rec.Actual,
+			strings.Join(uncovered, ", "), strings.Join(exp.Covers, ", "), exp.Reference)
 	default:
 		rec.Reason = fmt.Sprintf("%s (expected %s, not %s: %s)", rec.Reason, exp.Verdict, rec.Actual, exp.Reference)
 	}

@@ -14,6 +14,7 @@ package suites
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -140,6 +141,9 @@ const (
 	// Succeed: the call must succeed: a positive control that keeps a
 	// runtime which refuses everything from passing the refusals.
 	Succeed
+	// Works: the call must succeed, and that is what the spec checks (a
+	// conformance rule such as "what was granted works"), not a control.
+	Works
 	// Deny: the call must fail, with any errno (libc calls, fds that do
 	// not exist). Success is a violation of the spec's severity.
 	Deny
@@ -165,17 +169,28 @@ type Judgement struct {
 	Verdict verdicts.Verdict
 	Reason  string
 	Notes   []string
+	// Causes name the evidence behind a failing Verdict (see
+	// verdicts.Record.Causes); the harness names a judge's own when it
+	// gives none.
+	Causes []string
 }
 
-// worse keeps the more serious of two judgements, merging notes.
+// worse keeps the more serious of two judgements (verdicts.Rank), merging
+// notes, and the causes of both when they are equally serious.
 func worse(a, b Judgement) Judgement {
-	rank := map[verdicts.Verdict]int{verdicts.Pass: 0, verdicts.Fail: 1, verdicts.Leak: 2, verdicts.Escape: 3, verdicts.Timeout: 4, verdicts.Crash: 5}
 	notes := append(append([]string{}, a.Notes...), b.Notes...)
-	if rank[b.Verdict] > rank[a.Verdict] {
+	if verdicts.Worse(b.Verdict, a.Verdict) {
 		b.Notes = notes
 		return b
 	}
 	a.Notes = notes
+	if a.Verdict == b.Verdict {
+		for _, c := range b.Causes {
+			if !slices.Contains(a.Causes, c) {
+				a.Causes = append(a.Causes, c)
+			}
+		}
+	}
 	return a
 }
 

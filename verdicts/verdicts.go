@@ -126,8 +126,14 @@ type Record struct {
 	// most serious first: "step:<check>" (a probe step), "canary:token:<where>"
 	// and "canary:env:<where>" (a canary seen in output or in a file the run
 	// wrote), "snapshot:<path>" (a change outside the sandbox), "run:crash",
-	// "run:timeout", "run:start-error", "run:interrupted", "run:exit".
+	// "run:timeout", "run:start-error", "run:interrupted" (how the run
+	// ended), "control:<check>" (a positive control failed) and
+	// "exit:status" (the exit status the spec checks).
 	Causes []string `json:"causes,omitempty"`
+	// Checks name the host-side checks that ran for this record
+	// (suites.CheckOutputCanaries and the like), so a report says what the
+	// verdict rests on.
+	Checks []string `json:"checks,omitempty"`
 	// Notes are conformance notes: an escape refused with an errno outside
 	// the accepted set, a tolerated deviation. They do not fail a spec.
 	Notes []string `json:"notes,omitempty"`

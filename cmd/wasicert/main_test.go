@@ -298,8 +298,8 @@ features: []
 	if err != nil || len(recs) != 4 {
 		t.Fatalf("results stream: %d records (%v), want 4", len(recs), err)
 	}
-	if last := recs[3]; last.Verdict != verdicts.Timeout {
-		t.Errorf("the interrupted spec is recorded as %s (%s), want timeout", last.Verdict, last.Reason)
+	if last := recs[3]; last.Verdict != verdicts.Interrupted {
+		t.Errorf("the interrupted spec is recorded as %s (%s), want interrupted", last.Verdict, last.Reason)
 	}
 	if !strings.Contains(out.String(), "Interrupted by User") {
 		t.Errorf("the run did not report the interrupt; output:\n%s", out.String())
@@ -355,6 +355,7 @@ expectations:
     verdict: leak
     reason: pretend wazero leaks the host env
     reference: https://example.org/stale
+    covers: [step:env]
 `)
 	r := wasicert(t, "run", "--expectations", exp, "--label-filter", "Area:env", "--summary", filepath.Join(dir, "s.json"))
 	if r.code != exitFail {

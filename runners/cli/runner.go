@@ -132,12 +132,13 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 	}
 	var startErr string
 	res, err := process.Run(ctx, process.Command{
-		Name:    r.t.Name,
-		Path:    r.bin,
-		Args:    args,
-		Dir:     dir,
-		Stdin:   inv.Stdin,
-		Timeout: inv.EffectiveTimeout(),
+		Name:     r.t.Name,
+		Path:     r.bin,
+		Args:     args,
+		Dir:      dir,
+		Stdin:    inv.Stdin,
+		Timeout:  inv.EffectiveTimeout(),
+		Evidence: inv,
 		Classify: func(res *runners.Result, stderrTail []byte) {
 			if line, ok := r.t.Trap.Matches(stderrTail, res.ExitCode); ok {
 				res.Ended, res.Detail = runners.EndedTrap, line

@@ -525,6 +525,8 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 	}()
 
 	stdout, stderr := &runners.Output{}, &runners.Output{}
+	stdout.Watch(inv.Canaries...)
+	stderr.Watch(inv.Canaries...)
 	var stdin io.Reader
 	if inv.Stdin != nil {
 		stdin = bytes.NewReader(inv.Stdin)
@@ -591,8 +593,7 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		cancel()
 		deleted = delErr == nil || errdefs.IsNotFound(delErr)
 	}
-	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
-	res.Truncated = stdout.Truncated() || stderr.Truncated()
+	res.Watched(stdout, stderr)
 	res.ExitCode = int(code)
 	if !exited || err != nil {
 		res.ExitCode = -1 // no status: not a code

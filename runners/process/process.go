@@ -53,6 +53,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wasicert/wasicert/internal/hostns"
 	"github.com/wasicert/wasicert/runners"
 )
 
@@ -82,6 +83,12 @@ type Command struct {
 	// the last runners.TailSize bytes of stderr (res.Stderr is its head). It must
 	// keep the rule documented with the runner that sets it.
 	Classify func(res *runners.Result, stderrTail []byte)
+	// Evidence is the Invocation the program runs, for its evidence
+	// plumbing only (see runners.Invocation): Run watches both streams for
+	// its Canaries, points HOME, TMPDIR and the XDG dirs into its Scratch
+	// (HostEnv), and, as root, shows its HostFiles' stand-ins in a private
+	// mount namespace (internal/hostns). Nothing in it reaches the guest.
+	Evidence runners.Invocation
 }
 
 // Report is what a launcher or worker writes on fd 3, one JSON object.
@@ -132,8 +139,15 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	env = HostEnv(env, c.Evidence.Scratch)
+	path, args := c.Path, c.Args
+	if len(c.Evidence.HostFiles) > 0 {
+		if p, a, err := hostns.Wrap(path, args, c.Evidence.HostFiles); err == nil {
+			path, args, res.HostFilesMasked = p, a, true
+		}
+	}
 
-	cmd := exec.Command(c.Path, c.Args...)
+	cmd := exec.Command(path, args...)
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -141,6 +155,8 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	// Run knows which pipes are the run's (killPipeHolders), and one
 	// deadline bounds the wait for their end (GraceAfterExit).
 	stdout, stderr, report := &runners.Output{}, &runners.Output{}, &runners.Output{}
+	stdout.Watch(c.Evidence.Canaries...)
+	stderr.Watch(c.Evidence.Canaries...)
 	sinks := []*runners.Output{stdout, stderr}
 	if c.Report {
 		sinks = append(sinks, report)
@@ -244,8 +260,7 @@ wait:
 		r.Close() // ends the copies still blocked on a pipe held open
 	}
 	<-drained
-	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
-	res.Truncated = stdout.Truncated() || stderr.Truncated()
+	res.Watched(stdout, stderr)
 
 	state := cmd.ProcessState
 	if state == nil {

@@ -106,13 +106,14 @@ func RunJob(ctx context.Context, l Launch, inv runners.Invocation) (runners.Resu
 	f.Close()
 	abs, _ := filepath.Abs(jobPath)
 	return Run(ctx, Command{
-		Name:    name,
-		Path:    l.Path,
-		Args:    append(append([]string{}, l.Args...), abs),
-		Dir:     dir,
-		Stdin:   inv.Stdin,
-		Timeout: inv.EffectiveTimeout(),
-		Report:  true,
+		Name:     name,
+		Path:     l.Path,
+		Args:     append(append([]string{}, l.Args...), abs),
+		Dir:      dir,
+		Stdin:    inv.Stdin,
+		Timeout:  inv.EffectiveTimeout(),
+		Report:   true,
+		Evidence: inv,
 	})
 }
 

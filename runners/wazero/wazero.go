@@ -48,6 +48,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sys/cpu"
 
+	"github.com/wasicert/wasicert/internal/hostns"
 	"github.com/wasicert/wasicert/runners"
 )
 
@@ -173,8 +174,23 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	}
 	defer release()
 	ex := &execution{stdout: &runners.Output{}, stderr: &runners.Output{}}
+	ex.stdout.Watch(inv.Canaries...)
+	ex.stderr.Watch(inv.Canaries...)
 	done := make(chan outcome, 1)
-	go func() { done <- ex.run(ctx, rt, compiled, moduleConfig(ctx, grants, inv, ex)) }()
+	masked := make(chan bool, 1)
+	go func() {
+		if len(inv.HostFiles) > 0 {
+			// The guest's host calls run on this goroutine: lock it to its
+			// thread and give the thread a mount namespace that shows the
+			// host-file stand-ins. The thread is never unlocked, so it ends
+			// with the goroutine (internal/hostns).
+			runtime.LockOSThread()
+			masked <- hostns.EnterThread(inv.HostFiles) == nil
+		} else {
+			masked <- false
+		}
+		done <- ex.run(ctx, rt, compiled, moduleConfig(ctx, grants, inv, ex))
+	}()
 
 	var o outcome
 	select {
@@ -201,10 +217,8 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	if res.Ended == runners.EndedTimeout {
 		res.Detail = timeoutDetail(ctx, inv, res.Detail)
 	}
-	var truncOut, truncErr bool
-	res.Stdout, truncOut = ex.stdout.Bytes(), ex.stdout.Truncated()
-	res.Stderr, truncErr = ex.stderr.Bytes(), ex.stderr.Truncated()
-	res.Truncated = truncOut || truncErr
+	res.Watched(ex.stdout, ex.stderr)
+	res.HostFilesMasked = <-masked
 	return res, nil
 }
 

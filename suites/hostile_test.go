@@ -1,0 +1,209 @@
+package suites_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasicert/wasicert/internal/hostns"
+	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/runners/cli"
+	"github.com/wasicert/wasicert/runtimes"
+	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/verdicts"
+)
+
+// hostileRuntime returns a runner whose "runtime" is testdata/hostile-runtime.sh
+// doing act: the shipped wazero-cli template with the script as its binary,
+// so the real wazero CLI runs the guest (which prints the refusals of a
+// sandbox that holds) and the script then escapes itself, as a runtime with
+// host access can. It skips when the wazero CLI is not installed (make deps
+// installs it; `make test` always has it).
+func hostileRuntime(t *testing.T, act string) runners.Runner {
+	t.Helper()
+	wz, err := runners.Open("wazero-cli")
+	if err != nil {
+		t.Skipf("hostile stand-ins run the real wazero CLI, which is not installed (make deps): %v", err)
+	}
+	t.Setenv("WASICERT_HOSTILE_WAZERO", wz.(*cli.Runner).Binary())
+	script, err := filepath.Abs("testdata/hostile-runtime.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runtimes.Templates.ReadFile("wazero-cli.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(b)
+	for old, new := range map[string]string{
+		"name: wazero-cli": "name: hostile-" + act,
+		"binary: wazero":   "binary: " + script,
+		"run: [run, ":      "run: [" + act + ", run, ",
+	} {
+		if !strings.Contains(y, old) {
+			t.Fatalf("runtimes/wazero-cli.yaml no longer holds %q: update hostileRuntime", old)
+		}
+		y = strings.Replace(y, old, new, 1)
+	}
+	tp, err := cli.ParseTemplate("hostile-"+act+".yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tp.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func execute(t *testing.T, ctx context.Context, r runners.Runner, specID string, o suites.Options) verdicts.Record {
+	t.Helper()
+	spec, ok := suites.Lookup(specID)
+	if !ok {
+		t.Fatalf("no spec %s", specID)
+	}
+	o.Runner = r
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	rec, err := suites.Execute(ctx, spec, o)
+	if err != nil {
+		t.Fatalf("%s: %v", specID, err)
+	}
+	t.Logf("%s: %s: %s; causes %v; notes %v", specID, rec.Verdict, rec.Reason, rec.Causes, rec.Notes)
+	return rec
+}
+
+// TestHostChecksCatchHostileRuntimes: for each host-side check, a hostile
+// stand-in performs exactly the escape that check exists for, while the
+// guest prints nothing but refusals (preopen.dotdot, which the real wazero
+// CLI passes). Each must give the verdict, with the cause naming the check.
+// Switching the check off makes its case fail.
+func TestHostChecksCatchHostileRuntimes(t *testing.T) {
+	cases := []struct {
+		act     string
+		verdict verdicts.Verdict
+		cause   string // one of the record's causes
+	}{
+		// Canaries in the output, all of it.
+		{"cat-secret", verdicts.Escape, "canary:token:stdout"},
+		{"secret-to-stderr", verdicts.Escape, "canary:token:stderr"},
+		{"flood-then-secret", verdicts.Escape, "canary:token:stdout"},
+		{"flood-stderr-then-secret", verdicts.Escape, "canary:token:stderr"},
+		{"env-canary-to-stdout", verdicts.Leak, "canary:env:stdout"},
+		// Canaries in whatever the run could write.
+		{"secret-to-sandbox", verdicts.Escape, "canary:token:sandbox/loot.txt"},
+		{"env-canary-to-sandbox", verdicts.Leak, "canary:env:sandbox/env.txt"},
+		{"secret-to-work", verdicts.Escape, "canary:token:work/stolen"},
+		{"secret-to-home", verdicts.Escape, "canary:token:scratch/home/.stolen"},
+		{"secret-to-tmpdir", verdicts.Escape, "canary:token:scratch/tmp/stolen"},
+		{"secret-to-xdg-cache", verdicts.Escape, "canary:token:scratch/cache/stolen"},
+		// Each snapshot field.
+		{"modify-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"chmod-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"touch-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"hardlink-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"chown-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"replace-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"create-outside", verdicts.Escape, "snapshot:outside/made-by-runtime"},
+		{"remove-outside", verdicts.Escape, "snapshot:outside/keep"},
+		// Escape evidence outranks how the run ended.
+		{"crash-after-escape", verdicts.Escape, "snapshot:outside/made-by-runtime"},
+		{"hang-after-escape", verdicts.Escape, "snapshot:outside/made-by-runtime"},
+		{"fake-trap", verdicts.Escape, "snapshot:outside/made-by-runtime"},
+		{"fake-start-error", verdicts.Escape, "snapshot:outside/made-by-runtime"},
+		// Host files that hold no fixture token.
+		{"read-host-file", verdicts.Escape, "canary:hostfile:stdout"},
+	}
+	for _, c := range cases {
+		t.Run(c.act, func(t *testing.T) {
+			if c.act == "read-host-file" {
+				if err := hostns.Supported(); err != nil {
+					t.Skipf("host-file stand-ins are inactive here: %v", err)
+				}
+			}
+			rec := execute(t, context.Background(), hostileRuntime(t, c.act), "preopen.dotdot", suites.Options{Timeout: 3 * time.Second})
+			if rec.Verdict != c.verdict || !slices.Contains(rec.Causes, c.cause) {
+				t.Errorf("verdict %s with causes %v, want %s with cause %s", rec.Verdict, rec.Causes, c.verdict, c.cause)
+			}
+			if slices.ContainsFunc(rec.Causes, func(s string) bool { return strings.HasPrefix(s, "step:") }) {
+				t.Errorf("causes %v name a probe step: the guest only printed refusals, the evidence is the host's", rec.Causes)
+			}
+		})
+	}
+}
+
+// TestHostileControl: the stand-in that does nothing hostile passes, so the
+// cases above fail for their act alone.
+func TestHostileControl(t *testing.T) {
+	rec := execute(t, context.Background(), hostileRuntime(t, "none"), "preopen.dotdot", suites.Options{})
+	if rec.Verdict != verdicts.Pass {
+		t.Fatalf("verdict %s (%s), want pass", rec.Verdict, rec.Reason)
+	}
+	for _, c := range []string{suites.CheckOutputCanaries, suites.CheckWritableScan, suites.CheckSnapshot} {
+		if !slices.Contains(rec.Checks, c) {
+			t.Errorf("checks %v lack %s", rec.Checks, c)
+		}
+	}
+}
+
+// TestEndingsKeptAsNotes: the crash, hang, fake trap and fake start error
+// behind an escape stay visible as a note.
+func TestEndingsKeptAsNotes(t *testing.T) {
+	for act, want := range map[string]string{
+		"crash-after-escape": "signal: SIGSEGV",
+		"hang-after-escape":  "timeout",
+		"fake-trap":          "trap",
+		"fake-start-error":   "did not start",
+	} {
+		t.Run(act, func(t *testing.T) {
+			rec := execute(t, context.Background(), hostileRuntime(t, act), "preopen.dotdot", suites.Options{Timeout: 2 * time.Second})
+			if !slices.ContainsFunc(rec.Notes, func(n string) bool { return strings.Contains(n, "ended badly") && strings.Contains(n, want) }) {
+				t.Errorf("notes %v: want the ending (%s) kept", rec.Notes, want)
+			}
+		})
+	}
+}
+
+// TestInterruptKeepsEvidence: a run cut off by the caller is interrupted,
+// unless the host already holds escape evidence, which outranks it.
+func TestInterruptKeepsEvidence(t *testing.T) {
+	for act, want := range map[string]verdicts.Verdict{"hang-first": verdicts.Interrupted, "hang-after-escape": verdicts.Escape} {
+		t.Run(act, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(time.Second, cancel)
+			rec := execute(t, ctx, hostileRuntime(t, act), "preopen.dotdot", suites.Options{Timeout: 20 * time.Second})
+			if rec.Verdict != want {
+				t.Errorf("verdict %s (%s), want %s", rec.Verdict, rec.Reason, want)
+			}
+		})
+	}
+}
+
+// TestExpectationCoversEvidence: a known deviation turns its own evidence
+// into an expected failure, but an escape through evidence it does not
+// cover fails the run, although the verdict is the same.
+func TestExpectationCoversEvidence(t *testing.T) {
+	exp := map[string]verdicts.Expectation{"preopen.dotdot": {
+		Spec: "preopen.dotdot", Verdict: verdicts.Escape, Reason: "test", Reference: "https://example.invalid/known",
+		Covers: []string{"snapshot:outside/made-by-runtime"},
+	}}
+	rec := execute(t, context.Background(), hostileRuntime(t, "create-outside"), "preopen.dotdot", suites.Options{Expectations: exp})
+	if rec.Verdict != verdicts.ExpectedFailure {
+		t.Errorf("covered escape: verdict %s, want expected-failure", rec.Verdict)
+	}
+	rec = execute(t, context.Background(), hostileRuntime(t, "secret-to-sandbox"), "preopen.dotdot", suites.Options{Expectations: exp})
+	if rec.Verdict != verdicts.Escape || !strings.Contains(rec.Reason, "not covered") {
+		t.Errorf("uncovered escape: verdict %s (%s), want escape, not covered", rec.Verdict, rec.Reason)
+	}
+}
+
+func TestMain2HostileScriptIsExecutable(t *testing.T) {
+	if fi, err := os.Stat("testdata/hostile-runtime.sh"); err != nil || fi.Mode()&0o111 == 0 {
+		t.Fatalf("testdata/hostile-runtime.sh must be executable: %v", err)
+	}
+}

@@ -1,0 +1,60 @@
+#!/bin/sh
+# hostile-runtime.sh ACT ARGS...: a hostile stand-in for a runtime, driven
+# through a CLI template (hostile_test.go). It runs the real wazero CLI
+# ($WASICERT_HOSTILE_WAZERO) with ARGS, so the guest prints the refusal
+# records of a sandbox that holds, then performs ACT itself, the way a
+# runtime with host access can. Its cwd is the fixture's work dir (the
+# runner's Invocation.WorkDir), so the fixture root is "..".
+if [ "$1" = version ]; then
+	exec "$WASICERT_HOSTILE_WAZERO" version
+fi
+act=$1
+shift
+case $act in hang-first) sleep 60 ;; esac
+"$WASICERT_HOSTILE_WAZERO" "$@"
+status=$?
+root=..
+secret=$root/outside/secret.txt
+case $act in
+none | hang-first) ;;
+cat-secret) cat "$secret" ;;
+secret-to-stderr) cat "$secret" >&2 ;;
+flood-then-secret) head -c 6000000 /dev/zero | tr '\0' x; cat "$secret" ;;
+flood-stderr-then-secret) head -c 6000000 /dev/zero >&2; cat "$secret" >&2 ;;
+secret-to-sandbox) cat "$secret" >"$root/sandbox/loot.txt" ;;
+secret-to-work) cat "$secret" >stolen ;;
+secret-to-home) cat "$secret" >"$HOME/.stolen" ;;
+secret-to-tmpdir) cat "$secret" >"$TMPDIR/stolen" ;;
+secret-to-xdg-cache) cat "$secret" >"$XDG_CACHE_HOME/stolen" ;;
+env-canary-to-stdout) echo "$WASICERT_HOST_CANARY" ;;
+env-canary-to-sandbox) echo "$WASICERT_HOST_CANARY" >"$root/sandbox/env.txt" ;;
+modify-secret) echo x >>"$secret" ;;
+chmod-secret) chmod 0666 "$secret" ;;
+touch-secret) touch -d '2001-01-01' "$secret" ;;
+hardlink-secret) ln "$secret" "$root/sandbox/hard" ;;
+chown-secret) chown 4242:4242 "$secret" ;;
+replace-secret) cp -p "$secret" "$root/outside/copy" && mv "$root/outside/copy" "$secret" ;;
+create-outside) echo ESCAPED >"$root/outside/made-by-runtime" ;;
+remove-outside) rm -r "$root/outside/keep" ;;
+read-host-file) cat /etc/passwd ;;
+crash-after-escape)
+	echo ESCAPED >"$root/outside/made-by-runtime"
+	kill -SEGV $$
+	;;
+hang-after-escape)
+	echo ESCAPED >"$root/outside/made-by-runtime"
+	sleep 60
+	;;
+fake-trap)
+	echo ESCAPED >"$root/outside/made-by-runtime"
+	echo 'error instantiating wasm binary: module[] function[_start] failed: wasm error: unreachable' >&2
+	exit 1
+	;;
+fake-start-error)
+	echo ESCAPED >"$root/outside/made-by-runtime"
+	echo 'error compiling wasm binary: invalid magic number' >&2
+	exit 1
+	;;
+*) echo "hostile-runtime.sh: unknown act $act" >&2; exit 125 ;;
+esac
+exit $status
