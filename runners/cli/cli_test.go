@@ -26,8 +26,8 @@ func TestBuiltinTemplates(t *testing.T) {
 	var got []string
 	for _, tp := range ts {
 		got = append(got, tp.Name)
-		if tp.WrittenFor == "" {
-			t.Errorf("%s: no written_for", tp.Source)
+		if (tp.WrittenFor == "") == (tp.WrittenFrom == "") {
+			t.Errorf("%s: want exactly one of written_for and written_from", tp.Source)
 		}
 	}
 	names := runners.Names()
@@ -385,7 +385,13 @@ func TestBadTemplates(t *testing.T) {
 		{nil, `listener: ["{{address}}"]`, "unknown placeholder {{address}}"},
 		{nil, `features: [readonly-preopen]`, "bad.yaml: features[0]: readonly-preopen is claimed but there is no readonly_preopen piece"},
 		{nil, `features: [teleport]`, `bad.yaml: features[0]: unknown feature "teleport"`},
-		{nil, `trap: {exit_codes: [1]}`, "bad.yaml: trap.stderr: missing"},
+		{nil, `trap: {}`, "bad.yaml: trap: empty: give stderr, stdout or exit_codes"},
+		{nil, `start_error: {exit_codes: []}`, "bad.yaml: start_error: empty"},
+		{nil, `trap: {stdout: '('}`, "bad.yaml: trap.stdout: error parsing regexp"},
+		{nil, `trap: {stderr: 'x', exit_codes: [1, 0]}`, "bad.yaml: trap.exit_codes[1]: 0 is not an exit status that can tell it"},
+		{nil, `start_error: {exit_codes: [256]}`, "bad.yaml: start_error.exit_codes[0]: 256 is not an exit status"},
+		{nil, `written_from: "x 1.0 source"`, "bad.yaml: written_from: give written_for or written_from, not both"},
+		{map[string]string{"written_for": `written_from: ""`}, "", "bad.yaml: written_for: missing"},
 		{nil, `colour: blue`, "bad.yaml: not a valid template: line 9: field colour not found"},
 		{nil, `version: {args: ["{{module}}"], regexp: x}`, "not a valid template"},
 		{map[string]string{"version": `version: {args: ["{{module}}"], regexp: x}`}, "", "bad.yaml: version.args[0]: unknown placeholder {{module}} (none allowed here)"},
