@@ -29,6 +29,13 @@ func TestBuiltinTemplates(t *testing.T) {
 		if (tp.WrittenFor == "") == (tp.WrittenFrom == "") {
 			t.Errorf("%s: want exactly one of written_for and written_from", tp.Source)
 		}
+		// Every shipped runtime documents its exit statuses: text alone
+		// would let a guest fake a trap or a start error.
+		for what, m := range map[string]*cli.Match{"trap": tp.Trap, "start_error": tp.StartError} {
+			if m == nil || len(m.ExitCodes) == 0 {
+				t.Errorf("%s: %s without exit_codes: %+v", tp.Source, what, m)
+			}
+		}
 	}
 	names := runners.Names()
 	for _, w := range want {
@@ -47,6 +54,16 @@ func TestBuiltinTemplates(t *testing.T) {
 	}
 	if tr := ts["wasmtime-cli.yaml"].Trap; tr == nil || !slices.Equal(tr.ExitCodes, []int{134}) {
 		t.Errorf("wasmtime-cli: a trap must need exit status 134, got %+v", tr)
+	}
+	// Only wazero installs here, so only wazero-cli was checked against a
+	// binary; the others say what they were written from.
+	for file, want := range map[string]string{"wazero-cli.yaml": "1.12.0"} {
+		if got := ts[file].WrittenFor; got != want {
+			t.Errorf("%s: written_for %q, want %q", file, got, want)
+		}
+	}
+	if !ts["iwasm.yaml"].Features.Has(runners.FeatureSockImports) {
+		t.Errorf("iwasm: WAMR's libc-wasi links sock_accept, sock_recv, sock_send and sock_shutdown: claim sock-imports")
 	}
 }
 
