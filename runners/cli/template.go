@@ -10,8 +10,8 @@
 //
 //	name: wazero-cli                  # registry name                     (required)
 //	binary: wazero                    # name on PATH, or a path           (required)
-//	written_for: "1.12.0"             # runtime version the template was checked against with a real binary
-//	written_from: "..."               # or: what it was written from (source files, docs); exactly one of the two
+//	written_for: "1.12.0"             # version checked against with a real binary (this or written_from)
+//	# written_from: "wazero 1.12.0 source, cmd/wazero/wazero.go"   # what it was written from, when not checked
 //	version:                          # how to read the version           (required)
 //	  args: [version]
 //	  regexp: 'v?(\d+\.\d+\.\d+)'     # first group, else the whole match
@@ -24,10 +24,10 @@
 //	args_separator: "--"              # put before the guest arguments, only when there are some
 //	argv0: [--argv0, "{{arg}}"]       # optional: how to set argv[0]; run must then hold {{argv0}}
 //	features: [stdin, sock-imports]   # what else the runtime claims
-//	trap:                             # how a trap shows (absent: traps look like exits)
-//	  stderr: 'wasm trap'             # regexp on the end of stderr (runners.TailSize)
+//	trap:                             # how a trap shows (absent: traps look like exits); one or more of:
+//	  stderr: 'failed: wasm error: '  # regexp on the end of stderr (runners.TailSize)
 //	  stdout: 'Exception: '           # regexp on the end of stdout (runners.TailSize)
-//	  exit_codes: [134]               # the exit status is one of these
+//	  exit_codes: [1]                 # the exit status is one of these
 //	start_error:                      # optional: the module never started (link error...)
 //	  stderr: 'failed to instantiate' # -> Run returns an error
 //	  exit_codes: [1]
@@ -43,15 +43,17 @@
 //
 // A trap or start_error matcher takes stderr, stdout and exit_codes, at least
 // one of them, and matches when every one given holds; exit_codes alone (no
-// text) is for a runtime whose exit status by itself tells a trap. An exit
-// status of 0 is never a trap or a start error (and 0 may not be listed).
-// The guest writes stdout and stderr too, so text alone can be faked: a guest
-// that prints the trap text and exits non-zero looks like a trap. Give
-// exit_codes wherever the runtime documents the status it exits with (its
-// sources count); then only a guest that also exits with that status can
-// fake it. The version fields say how far to trust the rest: written_for
-// names the runtime version the template was checked against with a real
-// binary; written_from, when no binary was at hand, names what it was
+// text) is for a runtime whose exit status by itself tells the ending. The
+// run's Detail (or Run's error) is the line of the last match, else "exit
+// status N". An exit status of 0 is never a trap or a start error (and 0 may
+// not be listed). The guest writes stdout and stderr too, so text alone can be
+// faked: a guest that prints the trap text and exits non-zero looks like a
+// trap. Give exit_codes wherever the runtime documents the status it exits
+// with (its sources count); then only a guest that also exits with that
+// status can fake it.
+//
+// written_for names the runtime version the template was checked against
+// with a real binary; when it was not, written_from names what it was
 // written from (e.g. "WAMR 2.4.0 source, product-mini/platforms/posix/main.c").
 // A template gives exactly one of the two.
 //
