@@ -26,8 +26,15 @@ func TestBuiltinTemplates(t *testing.T) {
 	var got []string
 	for _, tp := range ts {
 		got = append(got, tp.Name)
-		if tp.WrittenFor == "" {
-			t.Errorf("%s: no written_for", tp.Source)
+		if (tp.WrittenFor == "") == (tp.WrittenFrom == "") {
+			t.Errorf("%s: want exactly one of written_for and written_from", tp.Source)
+		}
+		// Every shipped runtime documents its exit statuses: text alone
+		// would let a guest fake a trap or a start error.
+		for what, m := range map[string]*cli.Match{"trap": tp.Trap, "start_error": tp.StartError} {
+			if m == nil || len(m.ExitCodes) == 0 {
+				t.Errorf("%s: %s without exit_codes: %+v", tp.Source, what, m)
+			}
 		}
 	}
 	names := runners.Names()
@@ -47,6 +54,16 @@ func TestBuiltinTemplates(t *testing.T) {
 	}
 	if tr := ts["wasmtime-cli.yaml"].Trap; tr == nil || !slices.Equal(tr.ExitCodes, []int{134}) {
 		t.Errorf("wasmtime-cli: a trap must need exit status 134, got %+v", tr)
+	}
+	// Only wazero installs here, so only wazero-cli was checked against a
+	// binary; the others say what they were written from.
+	for file, want := range map[string]string{"wazero-cli.yaml": "1.12.0"} {
+		if got := ts[file].WrittenFor; got != want {
+			t.Errorf("%s: written_for %q, want %q", file, got, want)
+		}
+	}
+	if !ts["iwasm.yaml"].Features.Has(runners.FeatureSockImports) {
+		t.Errorf("iwasm: WAMR's libc-wasi links sock_accept, sock_recv, sock_send and sock_shutdown: claim sock-imports")
 	}
 }
 
@@ -385,7 +402,13 @@ func TestBadTemplates(t *testing.T) {
 		{nil, `listener: ["{{address}}"]`, "unknown placeholder {{address}}"},
 		{nil, `features: [readonly-preopen]`, "bad.yaml: features[0]: readonly-preopen is claimed but there is no readonly_preopen piece"},
 		{nil, `features: [teleport]`, `bad.yaml: features[0]: unknown feature "teleport"`},
-		{nil, `trap: {exit_codes: [1]}`, "bad.yaml: trap.stderr: missing"},
+		{nil, `trap: {}`, "bad.yaml: trap: empty: give stderr, stdout or exit_codes"},
+		{nil, `start_error: {exit_codes: []}`, "bad.yaml: start_error: empty"},
+		{nil, `trap: {stdout: '('}`, "bad.yaml: trap.stdout: error parsing regexp"},
+		{nil, `trap: {stderr: 'x', exit_codes: [1, 0]}`, "bad.yaml: trap.exit_codes[1]: 0 is not an exit status that can tell it"},
+		{nil, `start_error: {exit_codes: [256]}`, "bad.yaml: start_error.exit_codes[0]: 256 is not an exit status"},
+		{nil, `written_from: "x 1.0 source"`, "bad.yaml: written_from: give written_for or written_from, not both"},
+		{map[string]string{"written_for": `written_from: ""`}, "", "bad.yaml: written_for: missing"},
 		{nil, `colour: blue`, "bad.yaml: not a valid template: line 9: field colour not found"},
 		{nil, `version: {args: ["{{module}}"], regexp: x}`, "not a valid template"},
 		{map[string]string{"version": `version: {args: ["{{module}}"], regexp: x}`}, "", "bad.yaml: version.args[0]: unknown placeholder {{module}} (none allowed here)"},

@@ -139,12 +139,12 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 		Stdin:    inv.Stdin,
 		Timeout:  inv.EffectiveTimeout(),
 		Evidence: inv,
-		Classify: func(res *runners.Result, stderrTail []byte) {
-			if line, ok := r.t.Trap.Matches(stderrTail, res.ExitCode); ok {
+		Classify: func(res *runners.Result, stdoutTail, stderrTail []byte) {
+			if line, ok := r.t.Trap.Matches(stdoutTail, stderrTail, res.ExitCode); ok {
 				res.Ended, res.Detail = runners.EndedTrap, line
 				return
 			}
-			if line, ok := r.t.StartError.Matches(stderrTail, res.ExitCode); ok {
+			if line, ok := r.t.StartError.Matches(stdoutTail, stderrTail, res.ExitCode); ok {
 				startErr = line
 			}
 		},

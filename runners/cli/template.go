@@ -10,7 +10,8 @@
 //
 //	name: wazero-cli                  # registry name                     (required)
 //	binary: wazero                    # name on PATH, or a path           (required)
-//	written_for: "1.12.0"             # runtime version the template was written against (required)
+//	written_for: "1.12.0"             # version checked against with a real binary (this or written_from)
+//	# written_from: "wazero 1.12.0 source, cmd/wazero/wazero.go"   # what it was written from, when not checked
 //	version:                          # how to read the version           (required)
 //	  args: [version]
 //	  regexp: 'v?(\d+\.\d+\.\d+)'     # first group, else the whole match
@@ -23,9 +24,10 @@
 //	args_separator: "--"              # put before the guest arguments, only when there are some
 //	argv0: [--argv0, "{{arg}}"]       # optional: how to set argv[0]; run must then hold {{argv0}}
 //	features: [stdin, sock-imports]   # what else the runtime claims
-//	trap:                             # how a trap shows (absent: traps look like exits)
-//	  stderr: 'wasm trap'             # regexp on the end of stderr (runners.TailSize)
-//	  exit_codes: [134]               # optional: and the exit status is one of these
+//	trap:                             # how a trap shows (absent: traps look like exits); one or more of:
+//	  stderr: 'failed: wasm error: '  # regexp on the end of stderr (runners.TailSize)
+//	  stdout: 'Exception: '           # regexp on the end of stdout (runners.TailSize)
+//	  exit_codes: [1]                 # the exit status is one of these
 //	start_error:                      # optional: the module never started (link error...)
 //	  stderr: 'failed to instantiate' # -> Run returns an error
 //	  exit_codes: [1]
@@ -39,9 +41,21 @@
 // invocation grants (no {{module}}, {{args}}, {{env}} or {{preopens}}). Each
 // error is one line: "<file>: <field>: <problem>".
 //
-// An exit status of 0 is never a trap or a start error. Without exit_codes a
-// trap is told by stderr alone, which the guest writes too, so a guest can
-// fake one: give the runtime's trap status wherever it is known.
+// A trap or start_error matcher takes stderr, stdout and exit_codes, at least
+// one of them, and matches when every one given holds; exit_codes alone (no
+// text) is for a runtime whose exit status by itself tells the ending. The
+// run's Detail (or Run's error) is the line of the last match, else "exit
+// status N". An exit status of 0 is never a trap or a start error (and 0 may
+// not be listed). The guest writes stdout and stderr too, so text alone can be
+// faked: a guest that prints the trap text and exits non-zero looks like a
+// trap. Give exit_codes wherever the runtime documents the status it exits
+// with (its sources count); then only a guest that also exits with that
+// status can fake it.
+//
+// written_for names the runtime version the template was checked against
+// with a real binary; when it was not, written_from names what it was
+// written from (e.g. "WAMR 2.4.0 source, product-mini/platforms/posix/main.c").
+// A template gives exactly one of the two.
 //
 // The runtime is looked up, in order: $WASICERT_BIN_<NAME> (name upper-cased,
 // "-" as "_"), the template's binary on PATH, then <tools>/bin
@@ -75,7 +89,8 @@ type Template struct {
 	Name        string
 	Description string
 	Binary      string
-	WrittenFor  string
+	WrittenFor  string // the version checked against with a real binary, or ""
+	WrittenFrom string // what the template was written from, when WrittenFor is ""
 	VersionArgs []string
 	VersionRE   *regexp.Regexp
 
@@ -93,34 +108,66 @@ type Template struct {
 	StartError *Match
 }
 
-// Match recognises an ending by stderr and, optionally, the exit status.
+// Match recognises an ending by what the runtime printed and its exit status.
+// Every condition set must hold: Stderr matches the end of stderr, Stdout the
+// end of stdout, and the exit status is one of ExitCodes. A nil regexp or an
+// empty ExitCodes sets no condition; at least one is set.
 type Match struct {
 	Stderr    *regexp.Regexp
+	Stdout    *regexp.Regexp
 	ExitCodes []int
 }
 
-// Matches reports whether stderr (the run's last runners.TailSize bytes of
-// it) and the exit code fit, and the matching text.
-func (m *Match) Matches(stderr []byte, exitCode int) (string, bool) {
-	if m == nil {
+// Matches reports whether the ends of stdout and stderr (the run's last
+// runners.TailSize bytes of each) and the exit code fit, and a detail: the
+// line the last stderr match starts on (in an error and its causes the
+// deepest cause, the most telling, comes last), else the stdout one, else
+// "exit status N".
+// Exit code 0 never matches.
+func (m *Match) Matches(stdout, stderr []byte, exitCode int) (string, bool) {
+	if m == nil || exitCode == 0 {
 		return "", false
 	}
 	if len(m.ExitCodes) > 0 && !slices.Contains(m.ExitCodes, exitCode) {
 		return "", false
 	}
-	loc := m.Stderr.FindIndex(stderr)
-	if loc == nil {
+	detail, found := "", false
+	for _, s := range []struct {
+		re  *regexp.Regexp
+		out []byte
+	}{{m.Stderr, stderr}, {m.Stdout, stdout}} {
+		if s.re == nil {
+			continue
+		}
+		line, ok := matchLine(s.re, s.out)
+		if !ok {
+			return "", false
+		}
+		if !found {
+			detail, found = line, true
+		}
+	}
+	if !found {
+		detail = fmt.Sprintf("exit status %d", exitCode)
+	}
+	return detail, true
+}
+
+// matchLine finds re in out and returns the line the last match starts on.
+func matchLine(re *regexp.Regexp, out []byte) (string, bool) {
+	all := re.FindAllIndex(out, -1)
+	if all == nil {
 		return "", false
 	}
-	// The detail is the line the match starts on.
-	start := bytes.LastIndexByte(stderr[:loc[0]], '\n') + 1
-	end := bytes.IndexByte(stderr[loc[0]:], '\n')
+	loc := all[len(all)-1]
+	start := bytes.LastIndexByte(out[:loc[0]], '\n') + 1
+	end := bytes.IndexByte(out[loc[0]:], '\n')
 	if end < 0 {
-		end = len(stderr)
+		end = len(out)
 	} else {
 		end += loc[0]
 	}
-	return strings.TrimSpace(string(stderr[start:end])), true
+	return strings.TrimSpace(string(out[start:end])), true
 }
 
 // file is the YAML form.
@@ -129,6 +176,7 @@ type file struct {
 	Description string   `yaml:"description"`
 	Binary      string   `yaml:"binary"`
 	WrittenFor  string   `yaml:"written_for"`
+	WrittenFrom string   `yaml:"written_from"`
 	Version     *version `yaml:"version"`
 	Run         []string `yaml:"run"`
 
@@ -153,6 +201,7 @@ type version struct {
 
 type match struct {
 	Stderr    string `yaml:"stderr"`
+	Stdout    string `yaml:"stdout"`
 	ExitCodes []int  `yaml:"exit_codes"`
 }
 
@@ -204,7 +253,8 @@ func ParseTemplate(source string, data []byte) (*Template, error) {
 		return fail("", "not a valid template: %s", strings.Join(strings.Fields(msg), " "))
 	}
 	t := &Template{
-		Source: source, Name: f.Name, Description: f.Description, Binary: f.Binary, WrittenFor: f.WrittenFor,
+		Source: source, Name: f.Name, Description: f.Description, Binary: f.Binary,
+		WrittenFor: f.WrittenFor, WrittenFrom: f.WrittenFrom,
 		Run: f.Run, Preopen: f.Preopen, ReadOnlyPreopen: f.ReadOnlyPreopen, Env: f.Env,
 		Listener: f.Listener, Arg: f.Arg, ArgsSeparator: f.ArgsSeparator, Argv0: f.Argv0,
 	}
@@ -215,8 +265,10 @@ func ParseTemplate(source string, data []byte) (*Template, error) {
 		return fail("name", "%q must be lower-case letters, digits, '.', '_' or '-'", f.Name)
 	case f.Binary == "":
 		return fail("binary", "missing")
-	case f.WrittenFor == "":
-		return fail("written_for", "missing: say which runtime version this template was written against")
+	case f.WrittenFor == "" && f.WrittenFrom == "":
+		return fail("written_for", "missing: give written_for (the runtime version the template was checked against with a real binary) or written_from (what it was written from)")
+	case f.WrittenFor != "" && f.WrittenFrom != "":
+		return fail("written_from", "give written_for or written_from, not both (written_for only when checked against that version with a real binary)")
 	case f.Version == nil:
 		return fail("version", "missing: give args and regexp to read the runtime's version")
 	case f.Version.Regexp == "":
@@ -335,14 +387,29 @@ func ParseTemplate(source string, data []byte) (*Template, error) {
 		if m.in == nil {
 			continue
 		}
-		if m.in.Stderr == "" {
-			return fail(m.field+".stderr", "missing")
+		if m.in.Stderr == "" && m.in.Stdout == "" && len(m.in.ExitCodes) == 0 {
+			return fail(m.field, "empty: give stderr, stdout or exit_codes (at least one)")
 		}
-		re, err := regexp.Compile(m.in.Stderr)
-		if err != nil {
-			return fail(m.field+".stderr", "%v", err)
+		out := &Match{ExitCodes: m.in.ExitCodes}
+		for _, s := range []struct {
+			name, expr string
+			re         **regexp.Regexp
+		}{{"stderr", m.in.Stderr, &out.Stderr}, {"stdout", m.in.Stdout, &out.Stdout}} {
+			if s.expr == "" {
+				continue
+			}
+			re, err := regexp.Compile(s.expr)
+			if err != nil {
+				return fail(m.field+"."+s.name, "%v", err)
+			}
+			*s.re = re
 		}
-		*m.out = &Match{Stderr: re, ExitCodes: m.in.ExitCodes}
+		for i, c := range m.in.ExitCodes {
+			if c < 1 || c > 255 {
+				return fail(fmt.Sprintf("%s.exit_codes[%d]", m.field, i), "%d is not an exit status that can tell it (1 to 255; 0 is a normal exit)", c)
+			}
+		}
+		*m.out = out
 	}
 	return t, nil
 }

@@ -79,10 +79,11 @@ type Command struct {
 	Report bool
 	// Classify, when set, may reclassify a run that ended by a plain exit
 	// with a status other than 0 (no signal, no timeout, no Report), e.g. to
-	// EndedTrap when stderr holds the runtime's trap message. stderrTail is
-	// the last runners.TailSize bytes of stderr (res.Stderr is its head). It must
-	// keep the rule documented with the runner that sets it.
-	Classify func(res *runners.Result, stderrTail []byte)
+	// EndedTrap when the output holds the runtime's trap message. stdoutTail
+	// and stderrTail are the last runners.TailSize bytes of each stream
+	// (res.Stdout and res.Stderr are their heads). It must keep the rule
+	// documented with the runner that sets it.
+	Classify func(res *runners.Result, stdoutTail, stderrTail []byte)
 	// Evidence is the Invocation the program runs, for its evidence
 	// plumbing only (see runners.Invocation): Run watches both streams for
 	// its Canaries, points HOME, TMPDIR and the XDG dirs into its Scratch
@@ -322,7 +323,7 @@ wait:
 	// Exit status 0 is an exit whatever stderr says: the guest can write
 	// anything there.
 	if c.Classify != nil && res.ExitCode != 0 {
-		c.Classify(&res, stderr.Tail())
+		c.Classify(&res, stdout.Tail(), stderr.Tail())
 	}
 	return res, nil
 }
