@@ -25,6 +25,14 @@ type Summary struct {
 	Notes int `json:"conformance_notes"`
 	// Green is true when no spec has a verdict that fails a run.
 	Green bool `json:"green"`
+	// Checks counts, for each host-side check (suites.CheckOutputCanaries
+	// and the like), the specs it ran for; a check absent here or counted
+	// below the specs run was not active for the others (host-files needs
+	// root, for instance).
+	Checks map[string]int `json:"host_checks"`
+	// Judged counts the specs that were run and judged (not skipped):
+	// what Checks are counted against.
+	Judged int `json:"judged"`
 	// Items lists every spec whose verdict is not a plain pass, and every
 	// note, sorted by spec ID.
 	Items []Item `json:"items"`
@@ -43,7 +51,7 @@ type Item struct {
 
 // Summarize makes the summary of one runtime's records.
 func Summarize(records []verdicts.Record) Summary {
-	s := Summary{Counts: map[verdicts.Verdict]int{}, Green: true}
+	s := Summary{Counts: map[verdicts.Verdict]int{}, Checks: map[string]int{}, Green: true}
 	for _, v := range verdicts.All {
 		s.Counts[v] = 0
 	}
@@ -53,6 +61,12 @@ func Summarize(records []verdicts.Record) Summary {
 		}
 		s.Specs++
 		s.Counts[r.Verdict]++
+		if r.Actual != verdicts.Skipped {
+			s.Judged++
+		}
+		for _, c := range r.Checks {
+			s.Checks[c]++
+		}
 		if !r.Verdict.Green() {
 			s.Green = false
 		}
@@ -75,6 +89,10 @@ func Summarize(records []verdicts.Record) Summary {
 	return s
 }
 
+// hostChecks are the host-side checks the summary reports, in order (the
+// names of suites.Check*; reports does not import suites).
+var hostChecks = []string{"output-canaries", "writable-scan", "snapshot", "host-files"}
+
 // labels name each verdict in the printed summary.
 var labels = map[verdicts.Verdict]string{
 	verdicts.Pass: "passed", verdicts.Escape: "escapes", verdicts.Leak: "leaks", verdicts.Fail: "failed",
@@ -92,6 +110,13 @@ func (s Summary) Print(w io.Writer) {
 	}
 	counts = append(counts, fmt.Sprintf("conformance notes %d", s.Notes))
 	fmt.Fprintf(w, "  %s\n", strings.Join(counts, " | "))
+	if s.Judged > 0 {
+		var checks []string
+		for _, c := range hostChecks {
+			checks = append(checks, fmt.Sprintf("%s %d/%d", c, s.Checks[c], s.Judged))
+		}
+		fmt.Fprintf(w, "  host checks (specs they ran for): %s\n", strings.Join(checks, " | "))
+	}
 	for _, it := range s.Items {
 		switch {
 		case it.Note != "":
