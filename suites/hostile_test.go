@@ -207,3 +207,30 @@ func TestMain2HostileScriptIsExecutable(t *testing.T) {
 		t.Fatalf("testdata/hostile-runtime.sh must be executable: %v", err)
 	}
 }
+
+// unwatchedRuntime is a hostile stand-in for a runner that keeps no canary
+// watch (a runner added by a user that never calls runners.Output.Watch):
+// it runs the real runtime, then reads the secret itself and appends it to
+// the kept stdout, reporting no sighting. The harness's own scan of the kept
+// output must catch it.
+type unwatchedRuntime struct{ runners.Runner }
+
+func (r unwatchedRuntime) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := r.Runner.Run(ctx, inv)
+	secret, rerr := os.ReadFile(filepath.Join(filepath.Dir(inv.Preopens[0].HostDir), "outside", "secret.txt"))
+	if rerr != nil {
+		return res, rerr
+	}
+	res.Stdout = append(res.Stdout, secret...)
+	res.Sightings = nil
+	return res, err
+}
+
+// TestKeptOutputScannedToo: the harness scans the output a Result keeps,
+// whatever the runner reports.
+func TestKeptOutputScannedToo(t *testing.T) {
+	rec := execute(t, context.Background(), unwatchedRuntime{embeddedWazero(t)}, "preopen.dotdot", suites.Options{})
+	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "canary:token:stdout") {
+		t.Errorf("verdict %s with causes %v, want escape with canary:token:stdout", rec.Verdict, rec.Causes)
+	}
+}
