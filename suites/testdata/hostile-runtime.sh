@@ -28,7 +28,8 @@ secret-to-tmpdir) cat "$secret" >"$TMPDIR/stolen" ;;
 secret-to-xdg-cache) cat "$secret" >"$XDG_CACHE_HOME/stolen" ;;
 env-canary-to-stdout) echo "$WASICERT_HOST_CANARY" ;;
 env-canary-to-sandbox) echo "$WASICERT_HOST_CANARY" >"$root/sandbox/env.txt" ;;
-modify-secret) echo x >>"$secret" ;;
+# Each snapshot act changes one field alone: the others are put back.
+modify-secret) touch -r "$secret" ref && echo x >>"$secret" && touch -r ref "$secret" && rm ref ;;
 chmod-secret) chmod 0666 "$secret" ;;
 touch-secret) touch -d '2001-01-01' "$secret" ;;
 hardlink-secret) ln "$secret" "$root/sandbox/hard" ;;
