@@ -109,6 +109,22 @@ type record struct {
 	FD      *int    `json:"fd"`
 	Count   *int    `json:"count"`
 	Size    *int    `json:"size"`
+	Calls   []struct {
+		Call  string `json:"call"`
+		Errno string `json:"errno"`
+	} `json:"calls"`
+	DirInheriting    *uint64 `json:"dir_inheriting"`
+	RightsBase       *uint64 `json:"rights_base"`
+	RightsInheriting *uint64 `json:"rights_inheriting"`
+}
+
+// calls renders a record's calls as "call=ERRNO ...", "" when it has none.
+func (r record) calls() string {
+	var out []string
+	for _, c := range r.Calls {
+		out = append(out, c.Call+"="+c.Errno)
+	}
+	return strings.Join(out, " ")
 }
 
 // data returns the record's bytes, "" when it has none.
@@ -203,6 +219,7 @@ func TestOpen(t *testing.T) {
 		"open", "dotdot", "/sandbox", "../x", "follow", "0", "r",
 		"open", "raw", "fd:3", "inside.txt", "nofollow", "0", "r",
 		"open", "nopre", "/nowhere", "inside.txt", "follow", "0", "r",
+		"open", "dir", "/sandbox", ".", "follow", "2", "r",
 		"write", "w", "/sandbox", "new.txt", "follow", "9", "written",
 		"stat", "st", "/sandbox", "new.txt", "nofollow",
 		"fdstat", "fds", "/sandbox",
@@ -213,33 +230,84 @@ func TestOpen(t *testing.T) {
 	}}.on(t, "fs")
 	out.mustExit(t, 0)
 	recs := out.records(t)
-	want := []struct{ check, call, errno, data string }{
-		{"in", "fd_close", "SUCCESS", content},
-		{"dotdot", "path_open", "PERM", ""},
-		{"raw", "fd_close", "SUCCESS", content},
-		{"nopre", "resolve", "NOPREOPEN", "/nowhere"},
-		{"w", "fd_close", "SUCCESS", ""},
-		{"st", "", "SUCCESS", "regular_file"},
-		{"fds", "", "SUCCESS", "directory"},
-		{"mk", "", "SUCCESS", ""},
-		{"rm", "", "SUCCESS", ""},
-		{"lo", "close", "SUCCESS", content},
-		{"lo-missing", "open", "ENOENT", ""},
+	// calls lists every call in order; a run of one call with one answer
+	// (fd_read until end of file) is listed once.
+	want := []struct{ check, call, errno, data, calls string }{
+		{"in", "fd_close", "SUCCESS", content, "path_open=SUCCESS fd_read=SUCCESS fd_close=SUCCESS"},
+		{"dotdot", "path_open", "PERM", "", "path_open=PERM"},
+		{"raw", "fd_close", "SUCCESS", content, "path_open=SUCCESS fd_read=SUCCESS fd_close=SUCCESS"},
+		{"nopre", "resolve", "NOPREOPEN", "/nowhere", ""},
+		// The directory was reached: path_open succeeded though the step fails.
+		{"dir", "fd_read", "ISDIR", "", "path_open=SUCCESS fd_read=ISDIR fd_close=SUCCESS"},
+		{"w", "fd_close", "SUCCESS", "", "path_open=SUCCESS fd_write=SUCCESS fd_close=SUCCESS"},
+		{"st", "", "SUCCESS", "regular_file", ""},
+		{"fds", "", "SUCCESS", "directory", ""},
+		{"mk", "", "SUCCESS", "", ""},
+		{"rm", "", "SUCCESS", "", ""},
+		{"lo", "close", "SUCCESS", content, "open=SUCCESS read=SUCCESS close=SUCCESS"},
+		{"lo-missing", "open", "ENOENT", "", "open=ENOENT"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("want %d records, got %d:\n%s", len(want), len(recs), out.stdout)
 	}
 	for i, w := range want {
 		r := recs[i]
-		if r.Check != w.check || r.Call != w.call || r.Errno != w.errno || r.data() != w.data {
-			t.Errorf("record %d: want %+v, got %+v data %q", i, w, r, r.data())
+		if r.Check != w.check || r.Call != w.call || r.Errno != w.errno || r.data() != w.data || r.calls() != w.calls {
+			t.Errorf("record %d: want %+v, got %+v data %q calls %q", i, w, r, r.data(), r.calls())
 		}
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "new.txt")); string(got) != "written" {
 		t.Errorf("write: file holds %q", got)
 	}
-	if intp(recs[5].Size) != len("written") {
-		t.Errorf("stat: want size 7, got %+v", recs[5])
+	if intp(recs[6].Size) != len("written") {
+		t.Errorf("stat: want size 7, got %+v", recs[6])
+	}
+}
+
+// TestOpenRights checks open-rights: the calls, the rights it prints, and
+// that it asks for exactly the access given (wazero opens O_RDONLY for
+// FD_READ alone, so the write is refused with BADF).
+func TestOpenRights(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := run{mount: dir, args: []string{
+		"open-rights", "ro", "/sandbox", "f.txt", "r", "write",
+		"open-rights", "wo", "/sandbox", "f.txt", "w", "read",
+		"open-rights", "none", "/sandbox", "f.txt", "rw", "none",
+		"open-rights", "missing", "/sandbox", "nope.txt", "r", "write",
+	}}.on(t, "fs")
+	out.mustExit(t, 0)
+	recs := out.records(t)
+	want := []struct{ check, call, errno, calls string }{
+		{"ro", "fd_write", "BADF", "path_open=SUCCESS fd_fdstat_get=SUCCESS fd_write=BADF fd_close=SUCCESS"},
+		{"wo", "fd_read", "BADF", "path_open=SUCCESS fd_fdstat_get=SUCCESS fd_read=BADF fd_close=SUCCESS"},
+		{"none", "fd_close", "SUCCESS", "path_open=SUCCESS fd_fdstat_get=SUCCESS fd_close=SUCCESS"},
+		{"missing", "path_open", "NOENT", "path_open=NOENT"},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("want %d records, got %d:\n%s", len(want), len(recs), out.stdout)
+	}
+	for i, w := range want {
+		r := recs[i]
+		if r.Check != w.check || r.Op != "open-rights" || r.Call != w.call || r.Errno != w.errno || r.calls() != w.calls {
+			t.Errorf("record %d: want %+v, got %+v calls %q", i, w, r, r.calls())
+		}
+		if r.DirInheriting == nil {
+			t.Errorf("record %d: no dir_inheriting", i)
+		}
+		if (r.RightsBase != nil) != (i < 3) || (r.RightsInheriting != nil) != (i < 3) {
+			t.Errorf("record %d: rights_base/rights_inheriting present only when fd_fdstat_get ran: %+v", i, r)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "f.txt")); string(got) != "abc" {
+		t.Errorf("the refused write changed the file: %q", got)
+	}
+	bad := run{args: []string{"open-rights", "x", "/sandbox", "f.txt", "r", "append"}}.on(t, "fs")
+	bad.mustExit(t, 2)
+	if r := bad.records(t); len(r) != 1 || r[0].Op != "usage" || !strings.Contains(r[0].data(), "read|write|none") {
+		t.Errorf("bad act: want one usage record naming read|write|none, got %s", bad.stdout)
 	}
 }
 

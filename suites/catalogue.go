@@ -51,6 +51,7 @@ func Catalogue() []Spec {
 	all = append(all, socketSpecs()...)
 	all = append(all, exitSpecs()...)
 	all = append(all, shimSpecs()...)
+	all = append(all, rightsSpecs()...)
 	return all
 }
 

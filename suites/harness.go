@@ -181,7 +181,11 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	}
 	rec.Checks = checksActive(ev)
 	for _, r := range ev.Records {
-		rec.Calls = append(rec.Calls, verdicts.Call{Check: r.Check, Op: r.Op, Outcome: r.Outcome, Errno: r.Errno, Data: truncate(r.Data, 256)})
+		call := verdicts.Call{Check: r.Check, Op: r.Op, Call: r.Call, Outcome: r.Outcome, Errno: r.Errno, Data: truncate(r.Data, 256)}
+		for _, c := range r.Calls {
+			call.Calls = append(call.Calls, c.Call+"="+c.Errno)
+		}
+		rec.Calls = append(rec.Calls, call)
 	}
 	applyExpectation(&rec, o.Expectations)
 	return rec, nil
@@ -348,8 +352,15 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 	}
 	switch st.Expect {
 	case Refuse, Deny:
-		if r.OK() {
-			return Judgement{Verdict: ev.Spec.Severity.violation(), Reason: fmt.Sprintf("%s: %s succeeded%s", st.Check, describeStep(st), dataSuffix(r.Data)), Causes: cause}
+		// Per call: a step whose first call (the one that resolves the
+		// path) succeeded reached what it must not, whatever a later call
+		// answered (fd_read of a directory answers ISDIR).
+		if r.Reached() {
+			how := "succeeded"
+			if !r.OK() {
+				how = fmt.Sprintf("reached its object (%s)", r.CallsString())
+			}
+			return Judgement{Verdict: ev.Spec.Severity.violation(), Reason: fmt.Sprintf("%s: %s %s%s", st.Check, describeStep(st), how, dataSuffix(r.Data)), Causes: cause}
 		}
 		want := ev.Spec.Accept
 		if want == nil {

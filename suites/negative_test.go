@@ -75,6 +75,7 @@ var wazeroBaseline = map[string]verdicts.Verdict{
 	"preopen.host-symlink-absolute": verdicts.Escape,
 	"preopen.host-symlink-relative": verdicts.Escape,
 	"preopen.readonly-truncate":     verdicts.Escape,
+	"rights.reported":               verdicts.Fail,
 }
 
 // TestNegativeControls proves the specs fail for the right reason: each
@@ -97,6 +98,7 @@ func TestNegativeControls(t *testing.T) {
 		}},
 		{weakened.ReadOnlyIgnored, map[string]verdicts.Verdict{
 			"preopen.readonly-write": verdicts.Escape, "preopen.readonly-create": verdicts.Escape,
+			"rights.fd-access": verdicts.Escape, "rights.reported": verdicts.Escape,
 		}},
 		{weakened.HostArgv0, map[string]verdicts.Verdict{
 			"args.exact": verdicts.Fail, "args.argv0-no-host-path": verdicts.Leak,

@@ -81,10 +81,16 @@ func (v Verdict) Failing() bool {
 // Call is what the runtime answered to one call the probe made: the record
 // a probe prints, as the harness read it.
 type Call struct {
-	Check   string `json:"check"`
-	Op      string `json:"op"`
+	Check string `json:"check"`
+	Op    string `json:"op"`
+	// Call is the function the errno is from, for ops that make several
+	// (the first that failed, else the last).
+	Call    string `json:"call,omitempty"`
 	Outcome string `json:"outcome"`
 	Errno   string `json:"errno"`
+	// Calls lists every call of a multi-call op in order, as "name=ERRNO"
+	// (e.g. "path_open=SUCCESS", "fd_read=ISDIR"): the first resolves the path.
+	Calls []string `json:"calls,omitempty"`
 	// Data is what the call returned, with canary tokens left in place:
 	// a report must show the escape.
 	Data string `json:"data,omitempty"`

@@ -675,8 +675,9 @@ const (
 	fdflagAppend   = 1
 )
 
-// pathOpen opens whatever the guest names, following symlinks, in the mode
-// its FD_READ/FD_WRITE rights ask for, ignoring lookupflags and ReadOnly.
+// pathOpen opens whatever the guest names, following symlinks, read-write
+// when the host allows it whatever rights were asked for, ignoring
+// lookupflags and ReadOnly.
 func (st *state) pathOpen(_ context.Context, mod api.Module, p []uint64) errno {
 	host, e := st.path(mod, p[0], p[2], p[3])
 	if e != errSuccess {
@@ -701,7 +702,14 @@ func (st *state) pathOpen(_ context.Context, mod api.Module, p []uint64) errno {
 	if fdflags&fdflagAppend != 0 {
 		flag |= os.O_APPEND
 	}
-	f, err := os.OpenFile(host, flag, 0o644)
+	// WEAKNESS 3: the rights asked for do not limit the fd. A file is opened
+	// read-write whenever the host allows it, so an fd asked for with FD_READ
+	// alone writes; the asked mode is the fallback (directories, files the
+	// host will not open for writing).
+	f, err := os.OpenFile(host, flag&^(os.O_RDONLY|os.O_WRONLY|os.O_RDWR)|os.O_RDWR, 0o644)
+	if err != nil {
+		f, err = os.OpenFile(host, flag, 0o644)
+	}
 	if err != nil {
 		return toErrno(err)
 	}

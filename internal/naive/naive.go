@@ -24,9 +24,12 @@
 //     follows); path_filestat_get honours SYMLINK_FOLLOW so that stat reports
 //     links as links.
 //  3. Rights are ignored: path_open looks only at oflags (creat, directory,
-//     excl, trunc), at FD_READ (bit 1) and FD_WRITE (bit 6) of the requested
-//     base rights to choose the open mode, and at fdflags APPEND. Every fd
-//     reports every right, base and inheriting.
+//     excl, trunc) and fdflags APPEND, and opens a file read-write whenever
+//     the host allows it, so an fd asked for with FD_READ alone writes (and
+//     one asked for with FD_WRITE alone reads); FD_READ (bit 1) and FD_WRITE
+//     (bit 6) of the requested base rights choose the mode only when the host
+//     refuses read-write (directories, files it will not open for writing).
+//     Every fd reports every right, base and inheriting.
 //  4. Preopen.ReadOnly is ignored: a read-only preopen is as writable as any
 //     other, while the runner still claims the readonly-preopen feature.
 //  5. An extra preopen nobody asked for: after the configured preopens, the

@@ -409,12 +409,15 @@ func TestRealProbes(t *testing.T) {
 	}{
 		{"fs", []string{"preopens", "p", "open", "dd", "/sandbox", "../outside/secret.txt", "follow", "0", "r",
 			"open", "abs", "/sandbox", filepath.Join(f.root, "outside/secret.txt"), "nofollow", "0", "r",
-			"write", "ro", "/ro", "victim.txt", "follow", "8", "changed", "env", "e", "args", "a"},
+			"write", "ro", "/ro", "victim.txt", "follow", "8", "changed",
+			"open-rights", "rights", "/sandbox", "inside.txt", "r", "write", "env", "e", "args", "a"},
 			runners.EndedExit, 0, []string{
 				`"check":"p","op":"preopens","call":"fd_prestat_dir_name","outcome":"ok","errno":"SUCCESS","fd":5,"data":"/"`,
-				`"check":"dd","op":"open","call":"fd_close","outcome":"ok","errno":"SUCCESS","data":"` + f.canary + `"`,
-				`"check":"abs","op":"open","call":"fd_close","outcome":"ok","errno":"SUCCESS","data":"` + f.canary + `"`,
+				`"check":"dd","op":"open","call":"fd_close","outcome":"ok","errno":"SUCCESS","calls":[{"call":"path_open","errno":"SUCCESS"},{"call":"fd_read","errno":"SUCCESS"},{"call":"fd_close","errno":"SUCCESS"}],"data":"` + f.canary + `"`,
+				`"check":"abs","op":"open","call":"fd_close","outcome":"ok","errno":"SUCCESS","calls":[{"call":"path_open","errno":"SUCCESS"},{"call":"fd_read","errno":"SUCCESS"},{"call":"fd_close","errno":"SUCCESS"}],"data":"` + f.canary + `"`,
 				`"check":"ro","op":"write","call":"fd_close","outcome":"ok"`,
+				// WEAKNESS 3: an fd asked for with FD_READ alone writes, and reports every right.
+				`"check":"rights","op":"open-rights","call":"fd_close","outcome":"ok","errno":"SUCCESS","calls":[{"call":"path_open","errno":"SUCCESS"},{"call":"fd_fdstat_get","errno":"SUCCESS"},{"call":"fd_write","errno":"SUCCESS"},{"call":"fd_close","errno":"SUCCESS"}],"dir_inheriting":1073741823,"rights_base":1073741823,"rights_inheriting":1073741823}`,
 				`"data":"NAIVE_TEST_MARKER=leaked-from-host"`,
 				`"op":"args_get","outcome":"ok","errno":"SUCCESS","data":"/naive/fs"`,
 			}},
@@ -453,6 +456,9 @@ func TestRealProbes(t *testing.T) {
 	if _, err := os.Stat("../../probes/fs.wasm"); err == nil {
 		if b, _ := os.ReadFile(filepath.Join(f.root, "ro", "victim.txt")); string(b) != "changed" {
 			t.Errorf("fs.wasm write through read-only /ro: victim holds %q, want %q", b, "changed")
+		}
+		if b, _ := os.ReadFile(filepath.Join(f.root, "sandbox", "inside.txt")); string(b) != "Xnside" {
+			t.Errorf("fs.wasm fd_write on an fd asked for with FD_READ alone: inside.txt holds %q, want %q", b, "Xnside")
 		}
 	}
 }

@@ -15,73 +15,158 @@
 #define BUFSZ 4096
 static uint8_t buf[BUFSZ];
 
-/* Rights a directory needs for any path step; open always asks for these. */
-#define PATH_RIGHTS                                                            \
-	(__WASI_RIGHTS_PATH_CREATE_DIRECTORY | __WASI_RIGHTS_PATH_CREATE_FILE |    \
-	 __WASI_RIGHTS_PATH_LINK_SOURCE | __WASI_RIGHTS_PATH_LINK_TARGET |         \
-	 __WASI_RIGHTS_PATH_OPEN | __WASI_RIGHTS_PATH_READLINK |                   \
-	 __WASI_RIGHTS_PATH_RENAME_SOURCE | __WASI_RIGHTS_PATH_RENAME_TARGET |     \
-	 __WASI_RIGHTS_PATH_FILESTAT_GET | __WASI_RIGHTS_PATH_FILESTAT_SET_SIZE |  \
-	 __WASI_RIGHTS_PATH_FILESTAT_SET_TIMES | __WASI_RIGHTS_PATH_SYMLINK |      \
-	 __WASI_RIGHTS_PATH_REMOVE_DIRECTORY | __WASI_RIGHTS_PATH_UNLINK_FILE)
+/*
+ * Least rights. A step asks path_open for the rights its access needs and
+ * nothing else, so that a runtime which checks rights (as WASI's rights model
+ * allows) answers the question the step asks, not another one:
+ *
+ *   base       = access | (extra & dir_inheriting)
+ *   inheriting = dir_inheriting
+ *
+ * where dir_inheriting is the directory's fs_rights_inheriting from
+ * fd_fdstat_get (0 when that fails), access is FD_READ for r, FD_WRITE for w,
+ * both for rw, asked for unmasked (asking for write on a read-only preopen must
+ * stay a refusal, never become a silently read-only fd), and extra is
+ * FD_SEEK | FD_TELL | FD_FILESTAT_GET, plus FD_READDIR when oflags has
+ * DIRECTORY, for open; FD_FILESTAT_SET_SIZE when oflags has TRUNC, for write.
+ * Like wasi-libc's openat() (libc-bottom-half/cloudlibc/src/libc/fcntl/
+ * openat.c: base = wanted & fs_rights_inheriting, inheriting =
+ * fs_rights_inheriting), except that wasi-libc asks for every right its
+ * access mode does not contradict and masks the access rights too.
+ */
+#define OPEN_EXTRA (__WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL | __WASI_RIGHTS_FD_FILESTAT_GET)
 
-#define WRITE_RIGHTS                                                           \
-	(__WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_SEEK |  \
-	 __WASI_RIGHTS_FD_FILESTAT_SET_SIZE | __WASI_RIGHTS_PATH_FILESTAT_SET_SIZE)
+/* dir_inheriting is the rights dir can hand out, 0 when fd_fdstat_get fails. */
+static __wasi_rights_t dir_inheriting(__wasi_fd_t dir, int *ok) {
+	__wasi_fdstat_t st;
+	*ok = __wasi_fd_fdstat_get(dir, &st) == __WASI_ERRNO_SUCCESS;
+	return *ok ? st.fs_rights_inheriting : 0;
+}
 
-/* result tracks a multi-call step: the first failing call, else the last. */
+/* result tracks a multi-call step: every call it made, in order, and the
+ * first failing call, else the last (the record's call and errno). A run of
+ * the same call with the same answer (fd_read until end of file) is listed
+ * once, so no step lists more than four entries (MAX_CALLS bounds it). */
 typedef struct {
 	const char *call;
 	__wasi_errno_t err;
+	call_t calls[MAX_CALLS];
+	size_t n;
 } result_t;
 
-static void did(result_t *r, const char *call, __wasi_errno_t err) {
+static void did_as(result_t *r, const char *call, __wasi_errno_t err, int libc) {
 	if (r->err == __WASI_ERRNO_SUCCESS) {
 		r->call = call;
 		r->err = err;
+	}
+	if (r->n > 0 && r->calls[r->n - 1].call == call && r->calls[r->n - 1].err == err)
+		return;
+	if (r->n < MAX_CALLS)
+		r->calls[r->n++] = (call_t){call, err, libc};
+}
+
+static void did(result_t *r, const char *call, __wasi_errno_t err) { did_as(r, call, err, 0); }
+
+/* read_rec calls fd_read until BUFSZ bytes, end of file or an error,
+ * recording every call. */
+static void read_rec(result_t *r, __wasi_fd_t fd, size_t *got) {
+	*got = 0;
+	while (*got < BUFSZ) {
+		__wasi_iovec_t iov = {buf + *got, BUFSZ - *got};
+		__wasi_size_t n = 0;
+		__wasi_errno_t err = __wasi_fd_read(fd, &iov, 1, &n);
+		did(r, "fd_read", err);
+		if (err != __WASI_ERRNO_SUCCESS || n == 0)
+			break;
+		*got += n > BUFSZ - *got ? BUFSZ - *got : n;
 	}
 }
 
 /* open: check dir path follow oflags access */
 static void op_open(const step_t *s) {
-	__wasi_rights_t rights = s->arg[4].num | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_READDIR | PATH_RIGHTS;
+	__wasi_oflags_t oflags = (__wasi_oflags_t)s->arg[3].num;
+	int ok;
+	__wasi_rights_t inh = dir_inheriting(s->arg[0].fd, &ok);
+	__wasi_rights_t extra = OPEN_EXTRA | (oflags & __WASI_OFLAGS_DIRECTORY ? __WASI_RIGHTS_FD_READDIR : 0);
+	__wasi_rights_t base = s->arg[4].num | (extra & inh);
 	__wasi_fd_t fd;
 	size_t got = 0;
 	result_t r = {0};
 	did(&r, "path_open",
 	    __wasi_path_open(s->arg[0].fd, (__wasi_lookupflags_t)s->arg[2].num, s->arg[1].str,
-	                     (__wasi_oflags_t)s->arg[3].num, rights, rights, 0, &fd));
+	                     oflags, base, inh, 0, &fd));
 	if (r.err == __WASI_ERRNO_SUCCESS) {
-		if (rights & __WASI_RIGHTS_FD_READ)
-			did(&r, "fd_read", read_all(fd, buf, BUFSZ, &got));
+		if (base & __WASI_RIGHTS_FD_READ)
+			read_rec(&r, fd, &got);
 		did(&r, "fd_close", __wasi_fd_close(fd));
 	}
-	emit(s, &(rec_t){.call = r.call, .err = r.err, .has = HAS_DATA, .data = buf, .len = got});
+	emit(s, &(rec_t){.call = r.call, .err = r.err, .calls = r.calls, .ncalls = r.n,
+	                 .has = HAS_DATA, .data = buf, .len = got});
 }
 
 /* write: check dir path follow oflags content */
 static void op_write(const step_t *s) {
 	const char *content = s->arg[4].str;
 	size_t len = strlen(content), off = 0;
+	__wasi_oflags_t oflags = (__wasi_oflags_t)s->arg[3].num;
+	int ok;
+	__wasi_rights_t inh = dir_inheriting(s->arg[0].fd, &ok);
+	__wasi_rights_t base = __WASI_RIGHTS_FD_WRITE |
+	                       (oflags & __WASI_OFLAGS_TRUNC ? __WASI_RIGHTS_FD_FILESTAT_SET_SIZE & inh : 0);
 	__wasi_fd_t fd;
 	result_t r = {0};
 	did(&r, "path_open",
 	    __wasi_path_open(s->arg[0].fd, (__wasi_lookupflags_t)s->arg[2].num, s->arg[1].str,
-	                     (__wasi_oflags_t)s->arg[3].num, WRITE_RIGHTS, WRITE_RIGHTS, 0, &fd));
-	if (r.err != __WASI_ERRNO_SUCCESS) {
-		emit_err(s, r.call, r.err);
-		return;
+	                     oflags, base, inh, 0, &fd));
+	if (r.err == __WASI_ERRNO_SUCCESS) {
+		do {
+			__wasi_ciovec_t iov = {(const uint8_t *)content + off, len - off};
+			__wasi_size_t n = 0;
+			__wasi_errno_t err = __wasi_fd_write(fd, &iov, 1, &n);
+			did(&r, "fd_write", err);
+			if (err != __WASI_ERRNO_SUCCESS || n == 0)
+				break;
+			off += n > len - off ? len - off : n;
+		} while (off < len);
+		did(&r, "fd_close", __wasi_fd_close(fd));
 	}
-	do {
-		__wasi_ciovec_t iov = {(const uint8_t *)content + off, len - off};
-		__wasi_size_t n = 0;
-		did(&r, "fd_write", __wasi_fd_write(fd, &iov, 1, &n));
-		if (r.err != __WASI_ERRNO_SUCCESS || n == 0)
-			break;
-		off += n;
-	} while (off < len);
-	did(&r, "fd_close", __wasi_fd_close(fd));
-	emit_err(s, r.call, r.err);
+	emit(s, &(rec_t){.call = r.call, .err = r.err, .calls = r.calls, .ncalls = r.n});
+}
+
+/* open-rights: check dir path access read|write|none. path_open(dir, follow, path,
+ * oflags 0, base = access exactly, inheriting 0), fd_fdstat_get of the new fd,
+ * then one fd_read of up to 64 bytes (read) or fd_write of "X" (write), and
+ * fd_close. The record adds dir_inheriting and the new fd's rights. */
+static void op_open_rights(const step_t *s) {
+	int ok;
+	__wasi_rights_t inh = dir_inheriting(s->arg[0].fd, &ok);
+	const char *act = s->arg[3].str;
+	__wasi_fd_t fd;
+	__wasi_fdstat_t st = {0};
+	result_t r = {0};
+	unsigned has = ok ? HAS_DIR_RIGHTS : 0;
+	did(&r, "path_open",
+	    __wasi_path_open(s->arg[0].fd, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, s->arg[1].str, 0,
+	                     s->arg[2].num, 0, 0, &fd));
+	if (r.err == __WASI_ERRNO_SUCCESS) {
+		__wasi_errno_t err = __wasi_fd_fdstat_get(fd, &st);
+		did(&r, "fd_fdstat_get", err);
+		if (err == __WASI_ERRNO_SUCCESS)
+			has |= HAS_RIGHTS;
+		if (strcmp(act, "read") == 0) {
+			__wasi_iovec_t iov = {buf, 64};
+			__wasi_size_t n = 0;
+			did(&r, "fd_read", __wasi_fd_read(fd, &iov, 1, &n));
+		} else if (strcmp(act, "write") == 0) {
+			__wasi_ciovec_t iov = {(const uint8_t *)"X", 1};
+			__wasi_size_t n = 0;
+			did(&r, "fd_write", __wasi_fd_write(fd, &iov, 1, &n));
+		}
+		did(&r, "fd_close", __wasi_fd_close(fd));
+	}
+	emit(s, &(rec_t){.call = r.call, .err = r.err, .calls = r.calls, .ncalls = r.n, .has = has,
+	                 .dir_inheriting = inh, .rights_base = st.fs_rights_base,
+	                 .rights_inheriting = st.fs_rights_inheriting});
 }
 
 /* mkdir, rmdir, unlink: check dir path */
@@ -132,30 +217,27 @@ static void op_link(const step_t *s) {
 	                                   s->arg[1].str, s->arg[2].fd, s->arg[3].str));
 }
 
-/* libc_name is wasi-libc's name for errno e, whose values are WASI's. */
-static const char *libc_name(int e) {
-	static char name[24] = "E";
-	if (e == 0 || e > __WASI_ERRNO_NOTCAPABLE)
-		return errno_name((unsigned)e);
-	strncpy(name + 1, errno_name((unsigned)e), sizeof name - 2);
-	return name;
-}
-
 /* libc-open: check path, through wasi-libc's open(), read() and close() */
 static void op_libc_open(const step_t *s) {
 	size_t got = 0;
 	ssize_t n = 0;
 	result_t r = {0};
 	int fd = open(s->arg[0].str, O_RDONLY);
-	did(&r, "open", fd < 0 ? (__wasi_errno_t)errno : 0);
+	__wasi_errno_t err = fd < 0 ? (__wasi_errno_t)errno : 0;
+	did_as(&r, "open", err, 1);
 	if (fd >= 0) {
-		while (got < BUFSZ && (n = read(fd, buf + got, BUFSZ - got)) > 0)
-			got += (size_t)n;
-		did(&r, "read", n < 0 ? (__wasi_errno_t)errno : 0);
-		did(&r, "close", close(fd) < 0 ? (__wasi_errno_t)errno : 0);
+		do {
+			n = read(fd, buf + got, BUFSZ - got);
+			err = n < 0 ? (__wasi_errno_t)errno : 0;
+			did_as(&r, "read", err, 1);
+			if (n > 0)
+				got += (size_t)n;
+		} while (n > 0 && got < BUFSZ);
+		err = close(fd) < 0 ? (__wasi_errno_t)errno : 0;
+		did_as(&r, "close", err, 1);
 	}
-	emit(s, &(rec_t){.call = r.call, .err = r.err, .errname = libc_name(r.err),
-	                 .has = HAS_DATA, .data = buf, .len = got});
+	emit(s, &(rec_t){.call = r.call, .err = r.err, .errname = libc_errno_name(r.err),
+	                 .calls = r.calls, .ncalls = r.n, .has = HAS_DATA, .data = buf, .len = got});
 }
 
 /* list prints the sizes record and one record per string of the
@@ -246,6 +328,7 @@ const op_t probe_ops[] = {
 	{"rename", "dsds", op_rename},
 	{"link", "dsdsf", op_link},
 	{"libc-open", "s", op_libc_open},
+	{"open-rights", "dsat", op_open_rights},
 	{"env", "", op_env},
 	{"args", "*", op_args},
 	{"fdstat", "D", op_fdstat},

@@ -88,12 +88,29 @@ void emit(const step_t *s, const rec_t *r) {
 		put_field("call", r->call);
 	put_field("outcome", r->err == __WASI_ERRNO_SUCCESS ? "ok" : "error");
 	put_field("errno", r->errname ? r->errname : errno_name(r->err));
+	if (r->ncalls > 0) {
+		put(",\"calls\":[", 10);
+		for (size_t i = 0; i < r->ncalls; i++) {
+			const call_t *c = &r->calls[i];
+			put(i ? ",{\"call\":" : "{\"call\":", i ? 9 : 8);
+			put_jstr(c->call, strlen(c->call));
+			put_field("errno", c->libc ? libc_errno_name(c->err) : errno_name(c->err));
+			put("}", 1);
+		}
+		put("]", 1);
+	}
 	if (r->has & HAS_FD)
 		put_num("fd", r->fd);
 	if (r->has & HAS_COUNT)
 		put_num("count", r->count);
 	if (r->has & HAS_SIZE)
 		put_num("size", r->size);
+	if (r->has & HAS_DIR_RIGHTS)
+		put_num("dir_inheriting", r->dir_inheriting);
+	if (r->has & HAS_RIGHTS) {
+		put_num("rights_base", r->rights_base);
+		put_num("rights_inheriting", r->rights_inheriting);
+	}
 	if (r->has & HAS_DATA) {
 		put(",\"data\":", 8);
 		put_jstr(r->data, r->len);
@@ -154,6 +171,14 @@ const char *errno_name(unsigned err) {
 	return numbered(buf, sizeof buf, "E", err);
 }
 
+const char *libc_errno_name(unsigned err) {
+	static char name[24] = "E";
+	if (err == 0 || err > __WASI_ERRNO_NOTCAPABLE)
+		return errno_name(err);
+	strncpy(name + 1, errno_name(err), sizeof name - 2);
+	return name;
+}
+
 const char *filetype_name(unsigned type) {
 	static char buf[24];
 	if (type < sizeof filetypes / sizeof *filetypes)
@@ -162,21 +187,6 @@ const char *filetype_name(unsigned type) {
 }
 
 /* ---- helpers for handlers -------------------------------------------- */
-
-__wasi_errno_t read_all(__wasi_fd_t fd, uint8_t *buf, size_t cap, size_t *got) {
-	*got = 0;
-	while (*got < cap) {
-		__wasi_iovec_t iov = {buf + *got, cap - *got};
-		__wasi_size_t n = 0;
-		__wasi_errno_t err = __wasi_fd_read(fd, &iov, 1, &n);
-		if (err != __WASI_ERRNO_SUCCESS)
-			return err;
-		if (n == 0)
-			break;
-		*got += n;
-	}
-	return __WASI_ERRNO_SUCCESS;
-}
 
 __wasi_errno_t sleep_ms(uint32_t ms) {
 	__wasi_subscription_t sub = {
@@ -329,6 +339,8 @@ static int parse_arg(char kind, arg_t *a) {
 		return parse_u64(s, &a->num) && a->num <= UINT16_MAX;
 	case ARG_COUNT:
 		return parse_u64(s, &a->num) && a->num <= UINT32_MAX;
+	case ARG_ACT:
+		return strcmp(s, "read") == 0 || strcmp(s, "write") == 0 || strcmp(s, "none") == 0;
 	case ARG_DIR:
 	case ARG_FD:
 		return strncmp(s, "fd:", 3) != 0 || (parse_u64(s + 3, &a->num) && a->num <= UINT32_MAX);
@@ -345,6 +357,7 @@ static const char *kind_name(char kind) {
 	case ARG_OFLAGS: return "oflags";
 	case ARG_ACCESS: return "r|w|rw|none";
 	case ARG_COUNT: return "count";
+	case ARG_ACT: return "read|write|none";
 	case ARG_REST: return "[data...]";
 	default: return "string";
 	}

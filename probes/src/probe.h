@@ -23,6 +23,7 @@
 #define ARG_OFLAGS 'o' /* decimal oflags */
 #define ARG_ACCESS 'a' /* r | w | rw | none, to rights */
 #define ARG_COUNT 'n'  /* decimal count */
+#define ARG_ACT 't'    /* read | write | none, kept in str */
 #define ARG_REST '*'   /* last: every remaining argument, unparsed (data) */
 
 #define MAX_ARGS 6
@@ -59,6 +60,18 @@ extern const size_t probe_nops;
 #define HAS_FD 2u
 #define HAS_COUNT 4u
 #define HAS_SIZE 8u
+#define HAS_DIR_RIGHTS 16u /* dir_inheriting */
+#define HAS_RIGHTS 32u     /* rights_base, rights_inheriting */
+
+/* One call of a multi-call step and its answer. */
+typedef struct {
+	const char *call;
+	__wasi_errno_t err;
+	int libc; /* err is a libc errno: named as libc_errno_name does */
+} call_t;
+
+/* MAX_CALLS bounds the calls one record lists. */
+#define MAX_CALLS 8
 
 /* One output record. op == NULL means the step's op. */
 typedef struct {
@@ -70,6 +83,10 @@ typedef struct {
 	const void *data;
 	size_t len;
 	uint64_t fd, count, size;
+	uint64_t dir_inheriting, rights_base, rights_inheriting;
+	/* calls, when ncalls > 0: every call the step made, in order. */
+	const call_t *calls;
+	size_t ncalls;
 } rec_t;
 
 /* emit prints r as one JSON line on fd 1 and flushes it. */
@@ -81,11 +98,12 @@ void emit_err(const step_t *s, const char *call, __wasi_errno_t err);
 /* errno_name is the WASI name without prefix ("PERM"), or "E<n>". */
 const char *errno_name(unsigned err);
 
+/* libc_errno_name is wasi-libc's name for errno e, whose values are WASI's:
+ * "SUCCESS" for 0, else "E" + the WASI name ("ENOENT"). */
+const char *libc_errno_name(unsigned err);
+
 /* filetype_name is "regular_file", "directory", ..., or "filetype_<n>". */
 const char *filetype_name(unsigned type);
-
-/* read_all calls fd_read until cap bytes, end of file or an error. */
-__wasi_errno_t read_all(__wasi_fd_t fd, uint8_t *buf, size_t cap, size_t *got);
 
 /* sleep_ms sleeps with poll_oneoff on the monotonic clock. */
 __wasi_errno_t sleep_ms(uint32_t ms);
