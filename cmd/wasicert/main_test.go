@@ -464,6 +464,56 @@ func testInterrupt(t *testing.T, sig os.Signal) {
 	assertEmptyDir(t, tmp)
 }
 
+// TestMatrixInterrupt: SIGTERM sent to `wasicert matrix` alone reaches the
+// running child run (its own process group), which ends interrupted with
+// its reports; the matrix skips the runtimes after it, writes its table and
+// exits 130, leaving the temp dir empty.
+func TestMatrixInterrupt(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	config, hanging := hangRuntime(t, dir)
+	out := filepath.Join(dir, "matrix")
+	cmd := exec.Command(bin, "matrix", "--runtime-config", config, "--runtimes", "hang-runtime,wazero", "--out", out, "--timeout", "10m")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for waited := 0; ; waited++ {
+		if _, err := os.Stat(hanging); err == nil {
+			break
+		}
+		if waited == 600 {
+			cmd.Process.Kill()
+			t.Fatalf("the runtime never hung; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+			t.Errorf("interrupted matrix ended with %v, want exit %d; stderr:\n%s", err, exitInterrupted, stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("the matrix did not end after the interrupt; stderr:\n%s", stderr.String())
+	}
+	var summary struct {
+		Interrupted bool `json:"interrupted"`
+	}
+	readJSON(t, filepath.Join(out, "hang-runtime", "summary.json"), &summary)
+	md, err := os.ReadFile(filepath.Join(out, "matrix.md"))
+	if err != nil || !summary.Interrupted || !strings.Contains(string(md), "not run: the matrix was interrupted") {
+		t.Errorf("child summary interrupted=%v; matrix.md (%v):\n%s", summary.Interrupted, err, md)
+	}
+	assertEmptyDir(t, tmp)
+}
+
 // TestRunIDsTellRunsApart: two runs appending to one results file are told
 // apart by the run ID every record carries; each summary names its run.
 func TestRunIDsTellRunsApart(t *testing.T) {
