@@ -2,10 +2,14 @@ package reports
 
 import (
 	"bytes"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/wasicert/wasicert/verdicts"
 )
@@ -78,13 +82,17 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestReadStreamSkipsTornLine(t *testing.T) {
+// TestStreamAppendsAcrossRuns: a second run appends to the results file
+// instead of truncating it, and a line torn by a killed run does not swallow
+// the next run's first record.
+func TestStreamAppendsAcrossRuns(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "results.jsonl")
 	s, err := OpenStream(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range records() {
+		r.RunID = "run-1"
 		if err := s.Append(r); err != nil {
 			t.Fatal(err)
 		}
@@ -93,9 +101,86 @@ func TestReadStreamSkipsTornLine(t *testing.T) {
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"spec":"torn","verd`) // a run killed mid-write
 	f.Close()
+	s, err = OpenStream(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(verdicts.Record{Spec: "a", RunID: "run-2", Verdict: verdicts.Pass}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 	got, err := ReadStream(path)
-	if err != nil || len(got) != 3 {
-		t.Errorf("ReadStream: %d records (%v), want 3", len(got), err)
+	if err != nil || len(got) != 4 || got[3].RunID != "run-2" || got[0].RunID != "run-1" {
+		t.Errorf("ReadStream: %+v (%v), want run-1's 3 records then run-2's", got, err)
+	}
+}
+
+// TestSummaryInterrupted: an interrupted run, or one that left selected
+// specs without a verdict, is never green, and says so.
+func TestSummaryInterrupted(t *testing.T) {
+	s := Summarize(records())
+	s.Interrupted, s.NotRun, s.RunID = true, 5, "run-1"
+	s.settle()
+	var b bytes.Buffer
+	s.Print(&b)
+	if s.Green || !strings.Contains(b.String(), "result: INTERRUPTED") || !strings.Contains(b.String(), "5 selected spec(s) not run") || !strings.Contains(b.String(), "run run-1") {
+		t.Errorf("interrupted summary (green %v):\n%s", s.Green, b.String())
+	}
+	s = Summarize(records())
+	s.NotRun = 2
+	s.settle()
+	b.Reset()
+	s.Print(&b)
+	if s.Green || !strings.Contains(b.String(), "result: FAIL") {
+		t.Errorf("specs without a verdict left the run green:\n%s", b.String())
+	}
+}
+
+// TestSummarizeReport: from a ginkgo report, an interrupt (a special suite
+// failure reason, or an interrupted spec) and the selected specs without a
+// record are found.
+func TestSummarizeReport(t *testing.T) {
+	entry := func(r verdicts.Record) types.ReportEntries {
+		e := types.ReportEntry{Name: EntryRecord}
+		e.Value = types.WrapEntryValue(r)
+		return types.ReportEntries{e}
+	}
+	report := types.Report{
+		PreRunStats:                types.PreRunStats{SpecsThatWillRun: 5},
+		SpecialSuiteFailureReasons: []string{"Interrupted by User"},
+		SpecReports: types.SpecReports{
+			{LeafNodeType: types.NodeTypeIt, State: types.SpecStatePassed, ReportEntries: entry(verdicts.Record{Spec: "a", RunID: "r", Verdict: verdicts.Pass, Actual: verdicts.Pass})},
+			{LeafNodeType: types.NodeTypeIt, State: types.SpecStateInterrupted, ReportEntries: entry(verdicts.Record{Spec: "b", RunID: "r", Verdict: verdicts.Interrupted, Actual: verdicts.Interrupted})},
+			{LeafNodeType: types.NodeTypeIt, State: types.SpecStateSkipped},
+		},
+	}
+	s := SummarizeReport(report)
+	if !s.Interrupted || s.NotRun != 3 || s.Specs != 2 || s.Green || s.RunID != "r" {
+		t.Errorf("summary %+v: want interrupted, 3 not run, 2 specs, not green, run r", s)
+	}
+	report.SpecialSuiteFailureReasons = nil
+	if s := SummarizeReport(report); !s.Interrupted {
+		t.Error("an interrupted spec did not mark the run interrupted")
+	}
+}
+
+// TestWriteJUnitRunID: the JUnit report carries the run ID as a suite
+// property, beside ginkgo's own.
+func TestWriteJUnitRunID(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	report := types.Report{SuiteDescription: "s", SpecialSuiteFailureReasons: []string{"Interrupted by User"},
+		SpecReports: types.SpecReports{{LeafNodeType: types.NodeTypeIt, LeafNodeText: "a", State: types.SpecStatePassed}}}
+	if err := WriteJUnit(report, path, "run-1"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	var doc reporters.JUnitTestSuites
+	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.TestSuites) != 1 {
+		t.Fatalf("junit: %v\n%s", err, b)
+	}
+	props := doc.TestSuites[0].Properties
+	if props.WithName(PropertyRunID) != "run-1" || props.WithName("SpecialSuiteFailureReason") != "Interrupted by User" || doc.Tests != 1 {
+		t.Errorf("junit properties %+v, %d tests: want %s=run-1 and ginkgo's own", props, doc.Tests, PropertyRunID)
 	}
 }
 

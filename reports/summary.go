@@ -14,6 +14,8 @@ import (
 // pass: failures, expected failures with their references, skips with their
 // reasons, and conformance notes.
 type Summary struct {
+	// RunID is the run's ID, as in every record of the run.
+	RunID   string `json:"run_id,omitempty"`
 	Runtime string `json:"runtime"`
 	Version string `json:"runtime_version"`
 	// Host is where the run was measured.
@@ -23,7 +25,15 @@ type Summary struct {
 	Counts map[verdicts.Verdict]int `json:"counts"`
 	// Notes counts conformance notes over all specs.
 	Notes int `json:"conformance_notes"`
-	// Green is true when no spec has a verdict that fails a run.
+	// Interrupted is true when the run was stopped from outside (Ctrl-C,
+	// SIGTERM, an aborting parallel process) before its end.
+	Interrupted bool `json:"interrupted"`
+	// NotRun counts the specs the run selected that got no verdict: the
+	// interrupt (or a failed suite set-up) came first. They are neither
+	// passes nor skips.
+	NotRun int `json:"not_run"`
+	// Green is true when every selected spec has a verdict, none of them
+	// fails a run, and the run was not interrupted.
 	Green bool `json:"green"`
 	// Checks counts, for each host-side check (suites.CheckOutputCanaries
 	// and the like), the specs it ran for; a check absent here or counted
@@ -59,6 +69,9 @@ func Summarize(records []verdicts.Record) Summary {
 		if s.Runtime == "" {
 			s.Runtime, s.Version = r.Runtime, r.Version
 		}
+		if s.RunID == "" {
+			s.RunID = r.RunID
+		}
 		s.Specs++
 		s.Counts[r.Verdict]++
 		if r.Actual != verdicts.Skipped {
@@ -86,12 +99,21 @@ func Summarize(records []verdicts.Record) Summary {
 		}
 	}
 	sort.SliceStable(s.Items, func(i, j int) bool { return s.Items[i].Spec < s.Items[j].Spec })
+	s.settle()
 	return s
 }
 
 // hostChecks are the host-side checks the summary reports, in order (the
 // names of suites.Check*; reports does not import suites).
 var hostChecks = []string{"output-canaries", "writable-scan", "snapshot", "host-files"}
+
+// settle makes Green false when the run was interrupted or left specs
+// without a verdict.
+func (s *Summary) settle() {
+	if s.Interrupted || s.NotRun > 0 {
+		s.Green = false
+	}
+}
 
 // labels name each verdict in the printed summary.
 var labels = map[verdicts.Verdict]string{
@@ -117,6 +139,15 @@ func (s Summary) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  host checks (specs they ran for): %s\n", strings.Join(checks, " | "))
 	}
+	if s.RunID != "" {
+		fmt.Fprintf(w, "  run %s\n", s.RunID)
+	}
+	switch {
+	case s.Interrupted:
+		fmt.Fprintf(w, "  INTERRUPTED: the run was stopped from outside; %d selected spec(s) not run (neither passed nor skipped)\n", s.NotRun)
+	case s.NotRun > 0:
+		fmt.Fprintf(w, "  NOT RUN: %d selected spec(s) got no verdict (the suite set-up failed)\n", s.NotRun)
+	}
 	for _, it := range s.Items {
 		switch {
 		case it.Note != "":
@@ -127,9 +158,12 @@ func (s Summary) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %-17s %-32s %s\n", strings.ToUpper(string(it.Verdict)), it.Spec, it.Reason)
 		}
 	}
-	if s.Green {
+	switch {
+	case s.Interrupted:
+		fmt.Fprintln(w, "  result: INTERRUPTED")
+	case s.Green:
 		fmt.Fprintln(w, "  result: PASS")
-	} else {
+	default:
 		fmt.Fprintln(w, "  result: FAIL")
 	}
 }

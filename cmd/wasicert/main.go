@@ -5,7 +5,8 @@
 //	wasicert list
 //
 // Exit status: 0 every spec passed (expected failures and skips included),
-// 1 a spec failed, 2 bad usage or set-up.
+// 1 a spec failed, 2 bad usage or set-up, 130 the run was interrupted
+// (SIGINT or SIGTERM; the reports are still written and say so).
 package main
 
 import (
@@ -23,6 +24,8 @@ const (
 	exitPass  = 0
 	exitFail  = 1
 	exitUsage = 2
+	// exitInterrupted is the shell's 128+SIGINT, for SIGTERM too.
+	exitInterrupted = 130
 )
 
 // usageError is bad input from the user: one line, exit 2.
@@ -45,9 +48,14 @@ run 'wasicert run -h' for the flags of run.
 `
 
 func main() {
-	code := run(os.Args[1:], os.Stdout, os.Stderr)
-	probes.Cleanup()
-	os.Exit(code)
+	os.Exit(runAndClean(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// runAndClean runs and then removes the probe modules' temp dir, also when
+// run panics (the panic goes on after).
+func runAndClean(args []string, stdout, stderr io.Writer) int {
+	defer probes.Cleanup()
+	return run(args, stdout, stderr)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

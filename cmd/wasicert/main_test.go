@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,7 +45,14 @@ type outcome struct {
 
 func wasicert(t *testing.T, args ...string) outcome {
 	t.Helper()
+	return wasicertEnv(t, nil, args...)
+}
+
+// wasicertEnv runs wasicert with env added to the test's environment.
+func wasicertEnv(t *testing.T, env []string, args ...string) outcome {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -56,8 +66,11 @@ func wasicert(t *testing.T, args ...string) outcome {
 }
 
 // TestBadInput: every mistake gets one line on stderr and exit 2, never a
-// panic or a usage dump.
+// panic or a usage dump, and leaves nothing in the temp dir (each case runs
+// with a private TMPDIR, which must be empty afterwards).
 func TestBadInput(t *testing.T) {
+	aFile := filepath.Join(t.TempDir(), "a-file")
+	writeFile(t, aFile, 0o644, "not a dir\n")
 	for _, c := range []struct {
 		name string
 		args []string
@@ -72,6 +85,12 @@ func TestBadInput(t *testing.T) {
 		{"bad label filter", []string{"run", "--label-filter", "((("}, "--label-filter"},
 		{"bad timeout", []string{"run", "--timeout", "-1s"}, "--timeout must be positive"},
 		{"bad list filter", []string{"list", "--label-filter", "((("}, "--label-filter"},
+		{"bad focus", []string{"run", "--focus", "("}, `--focus "(" is not a regular expression: missing closing )`},
+		{"bad list focus", []string{"list", "--focus", "("}, `--focus "(" is not a regular expression`},
+		{"bad matrix filter", []string{"matrix", "--label-filter", "(((", "--out", t.TempDir()}, "--label-filter"},
+		{"missing fixture dir", []string{"run", "--fixture-dir", "/nonexistent/fixtures"}, "fixture dir /nonexistent/fixtures does not exist"},
+		{"fixture dir is a file", []string{"run", "--fixture-dir", aFile}, "is not a directory"},
+		{"fixture dir on /proc", []string{"run", "--fixture-dir", "/proc"}, "fixture dir /proc is not writable"},
 		{"missing expectations file", []string{"run", "--expectations", "/nonexistent.yaml"}, "expectations file"},
 		{"runtime not installed", []string{"run", "--runtime", "wasmtime-cli"}, "runtime wasmtime-cli is not installed"},
 		{"template with an unknown placeholder", []string{"run", "--runtime-config", badTemplate(t, "{{bogus}}"), "--runtime", "bad"}, "bogus"},
@@ -79,7 +98,9 @@ func TestBadInput(t *testing.T) {
 		{"matrix of an unknown runtime", []string{"matrix", "--runtimes", "nosuch", "--out", t.TempDir()}, `unknown runtime "nosuch"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := wasicert(t, c.args...)
+			tmp := t.TempDir()
+			r := wasicertEnv(t, []string{"TMPDIR=" + tmp}, c.args...)
+			assertEmptyDir(t, tmp)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr: %s", r.code, exitUsage, r.stderr)
 			}
@@ -208,6 +229,51 @@ func TestList(t *testing.T) {
 	}
 }
 
+// assertEmptyDir fails when dir holds anything: a probe, fixture or run
+// temp dir left behind.
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		t.Errorf("left behind in the temp dir: %s", e.Name())
+	}
+}
+
+// TestFixtureDirOnReadOnlyMount: as root, permission bits prove nothing; a
+// directory on a read-only mount must be refused before any spec runs. The
+// mount is made in a private mount namespace (unshare -m), so the host
+// never sees it.
+func TestFixtureDirOnReadOnlyMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a read-only bind mount")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("needs unshare(1)")
+	}
+	src, dst, tmp := t.TempDir(), t.TempDir(), t.TempDir()
+	cmd := exec.Command(unshare, "-m", "sh", "-c",
+		`mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && exec "$3" run --fixture-dir "$2"`, "sh", src, dst, bin)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	if strings.Contains(stderr.String(), "mount:") {
+		t.Skipf("cannot make a read-only bind mount here: %s", stderr.String())
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitUsage {
+		t.Fatalf("run on a read-only fixture dir: %v, want exit %d; stdout:\n%s\nstderr:\n%s", err, exitUsage, stdout.String(), stderr.String())
+	}
+	want := "wasicert: run: --fixture-dir: fixture dir " + dst + " is not writable (read-only file system)"
+	if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], want) || stdout.Len() != 0 {
+		t.Errorf("stderr %q, stdout %q: want the one line %q... and no spec run", stderr.String(), stdout.String(), want)
+	}
+	assertEmptyDir(t, tmp)
+}
+
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -235,20 +301,20 @@ func countLines(t *testing.T, path string) int {
 	return n
 }
 
-// TestInterruptKeepsResults: a run interrupted while a runtime hangs keeps
-// the records of the specs that ended, and still writes valid reports. The
-// runtime is a real command-template runtime: a script that answers the
-// first runs at once and hangs from the fourth on.
-func TestInterruptKeepsResults(t *testing.T) {
-	dir := t.TempDir()
+// hangRuntime writes a command-template runtime whose binary is a script
+// that answers its first three runs at once and, from the fourth on, says so
+// in a marker file and hangs.
+func hangRuntime(t *testing.T, dir string) (config, hanging string) {
+	t.Helper()
 	script := filepath.Join(dir, "hang-runtime.sh")
+	hanging = script + ".hanging"
 	writeFile(t, script, 0o755, `#!/bin/sh
 [ "$1" = --version ] && { echo "hang-runtime 1.0.0"; exit 0; }
 n=$(cat "$0.count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$0.count"
-[ "$n" -gt 3 ] && exec sleep 60
+[ "$n" -gt 3 ] && { : > "$0.hanging"; exec sleep 600; }
 exit 0
 `)
-	config := filepath.Join(dir, "hang.yaml")
+	config = filepath.Join(dir, "hang.yaml")
 	writeFile(t, config, 0o644, `name: hang-runtime
 description: a runtime that hangs from its fourth run on
 binary: `+script+`
@@ -262,55 +328,226 @@ env: ["--env={{key}}={{value}}"]
 arg: ["{{arg}}"]
 features: []
 `)
-	results, junit := filepath.Join(dir, "results.jsonl"), filepath.Join(dir, "junit.xml")
+	return config, hanging
+}
+
+// TestInterrupt: SIGINT or SIGTERM while a runtime hangs in the fourth spec
+// ends the run with exit 130; the hanging spec is interrupted (not a
+// timeout), the specs never run are counted as not run (not passes), the
+// summary says the run was interrupted, every report is complete and
+// valid, every record carries the run's ID, and no temp dir is left.
+func TestInterrupt(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { testInterrupt(t, sig) })
+	}
+}
+
+func testInterrupt(t *testing.T, sig os.Signal) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	config, hanging := hangRuntime(t, dir)
+	out := filepath.Join(dir, "out")
+	results, junit, gjson := filepath.Join(out, "results.jsonl"), filepath.Join(out, "junit.xml"), filepath.Join(out, "ginkgo.json")
 	cmd := exec.Command(bin, "run", "--runtime-config", config, "--runtime", "hang-runtime",
-		"--results", results, "--junit", junit, "--timeout", "60s")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+		"--results", results, "--junit", junit, "--json", gjson, "--timeout", "10m")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for countLinesIfAny(results) < 3 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no results streamed within 20 s; output:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond) // the fourth run is hanging now
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	for waited := 0; ; waited++ {
+		if _, err := os.Stat(hanging); err == nil {
+			break
+		}
+		if waited == 600 { // a minute
+			cmd.Process.Kill()
+			t.Fatalf("the runtime never hung; output:\n%s%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitFail {
-			t.Errorf("interrupted run ended with %v, want exit %d", err, exitFail)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+			t.Errorf("interrupted run ended with %v, want exit %d", err, exitInterrupted)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
 		cmd.Process.Kill()
-		t.Fatalf("the run did not end within 30 s of the interrupt; output:\n%s", out.String())
+		t.Fatalf("the run did not end after the interrupt; output:\n%s", stdout.String())
 	}
-	// The 3 specs that ended, plus the one cut off by the interrupt.
+
+	// The stream: the 3 specs that ended, then the interrupted one, one run ID.
 	recs, err := reports.ReadStream(results)
 	if err != nil || len(recs) != 4 {
 		t.Fatalf("results stream: %d records (%v), want 4", len(recs), err)
 	}
-	if last := recs[3]; last.Verdict != verdicts.Interrupted {
-		t.Errorf("the interrupted spec is recorded as %s (%s), want interrupted", last.Verdict, last.Reason)
+	if last := recs[3]; last.Verdict != verdicts.Interrupted || last.Actual != verdicts.Interrupted {
+		t.Errorf("the interrupted spec is recorded as %s/%s (%s), want interrupted", last.Verdict, last.Actual, last.Reason)
 	}
-	if !strings.Contains(out.String(), "Interrupted by User") {
-		t.Errorf("the run did not report the interrupt; output:\n%s", out.String())
+	runID := recs[0].RunID
+	for _, r := range recs {
+		if r.RunID == "" || r.RunID != runID {
+			t.Errorf("record %s has run ID %q, want %q (one non-empty ID per run)", r.Spec, r.RunID, runID)
+		}
+	}
+
+	var summary struct {
+		RunID       string         `json:"run_id"`
+		Specs       int            `json:"specs"`
+		Interrupted bool           `json:"interrupted"`
+		NotRun      int            `json:"not_run"`
+		Green       bool           `json:"green"`
+		Counts      map[string]int `json:"counts"`
+	}
+	readJSON(t, filepath.Join(out, "summary.json"), &summary)
+	n := len(suites.Catalogue())
+	if !summary.Interrupted || summary.Green || summary.RunID != runID || summary.Specs != 4 ||
+		summary.NotRun != n-4 || summary.Counts["interrupted"] != 1 || summary.Counts["pass"] != 0 {
+		t.Errorf("summary.json %+v: want interrupted, not green, run ID %s, 4 specs, 1 interrupted, %d not run, no pass", summary, runID, n-4)
+	}
+	if !strings.Contains(stdout.String(), "result: INTERRUPTED") || !strings.Contains(stdout.String(), "run "+runID) {
+		t.Errorf("the printed summary does not say the run %s was interrupted:\n%s", runID, stdout.String())
+	}
+
+	var doc struct {
+		Suites []struct {
+			Properties []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+			Cases []struct {
+				Name  string `xml:"name,attr"`
+				Error *struct {
+					Type string `xml:"type,attr"`
+				} `xml:"error"`
+				Passed *struct{} `xml:"passed"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
 	}
 	b, err := os.ReadFile(junit)
 	if err != nil {
 		t.Fatalf("no JUnit report after the interrupt: %v", err)
 	}
-	var doc struct{}
-	if err := xml.Unmarshal(b, &doc); err != nil {
-		t.Errorf("JUnit report after the interrupt is not valid XML: %v", err)
+	if err := xml.Unmarshal(b, &doc); err != nil || len(doc.Suites) != 1 {
+		t.Fatalf("JUnit report after the interrupt: %d suites, %v", len(doc.Suites), err)
+	}
+	props := map[string]string{}
+	for _, p := range doc.Suites[0].Properties {
+		props[p.Name] = p.Value
+	}
+	if props[reports.PropertyRunID] != runID || props["SpecialSuiteFailureReason"] != "Interrupted by User" {
+		t.Errorf("JUnit suite properties %v: want %s=%s and the interrupt", props, reports.PropertyRunID, runID)
+	}
+	interrupted := 0
+	for _, c := range doc.Suites[0].Cases {
+		if c.Error != nil && c.Error.Type == "interrupted" {
+			interrupted++
+		}
+	}
+	if interrupted != 1 {
+		t.Errorf("JUnit: %d interrupted test cases, want 1", interrupted)
+	}
+	var ginkgoReport []map[string]any
+	readJSON(t, gjson, &ginkgoReport)
+
+	// Nothing half-written beside the reports, nothing left in the temp dir.
+	ents, _ := os.ReadDir(out)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temp file left beside the reports: %s", e.Name())
+		}
+	}
+	assertEmptyDir(t, tmp)
+}
+
+// TestMatrixInterrupt: SIGTERM sent to `wasicert matrix` alone reaches the
+// running child run (its own process group), which ends interrupted with
+// its reports; the matrix skips the runtimes after it, writes its table and
+// exits 130, leaving the temp dir empty.
+func TestMatrixInterrupt(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	config, hanging := hangRuntime(t, dir)
+	out := filepath.Join(dir, "matrix")
+	cmd := exec.Command(bin, "matrix", "--runtime-config", config, "--runtimes", "hang-runtime,wazero", "--out", out, "--timeout", "10m")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for waited := 0; ; waited++ {
+		if _, err := os.Stat(hanging); err == nil {
+			break
+		}
+		if waited == 600 {
+			cmd.Process.Kill()
+			t.Fatalf("the runtime never hung; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+			t.Errorf("interrupted matrix ended with %v, want exit %d; stderr:\n%s", err, exitInterrupted, stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("the matrix did not end after the interrupt; stderr:\n%s", stderr.String())
+	}
+	var summary struct {
+		Interrupted bool `json:"interrupted"`
+	}
+	readJSON(t, filepath.Join(out, "hang-runtime", "summary.json"), &summary)
+	md, err := os.ReadFile(filepath.Join(out, "matrix.md"))
+	if err != nil || !summary.Interrupted || !strings.Contains(string(md), "not run: the matrix was interrupted") {
+		t.Errorf("child summary interrupted=%v; matrix.md (%v):\n%s", summary.Interrupted, err, md)
+	}
+	assertEmptyDir(t, tmp)
+}
+
+// TestRunIDsTellRunsApart: two runs appending to one results file are told
+// apart by the run ID every record carries; each summary names its run.
+func TestRunIDsTellRunsApart(t *testing.T) {
+	dir := t.TempDir()
+	results := filepath.Join(dir, "results.jsonl")
+	var ids []string
+	for i := range 2 {
+		summary := filepath.Join(dir, fmt.Sprintf("summary-%d.json", i))
+		if r := wasicert(t, "run", "--label-filter", "Area:env", "--results", results, "--summary", summary); r.code != exitPass {
+			t.Fatalf("run %d: exit %d: %s", i, r.code, r.stderr)
+		}
+		var s struct {
+			RunID string `json:"run_id"`
+			Specs int    `json:"specs"`
+		}
+		readJSON(t, summary, &s)
+		if s.RunID == "" || s.Specs == 0 {
+			t.Fatalf("summary %d: %+v, want a run ID and specs", i, s)
+		}
+		ids = append(ids, s.RunID)
+	}
+	if ids[0] == ids[1] {
+		t.Fatalf("both runs have run ID %s", ids[0])
+	}
+	recs, err := reports.ReadStream(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRun := map[string][]string{}
+	for _, r := range recs {
+		byRun[r.RunID] = append(byRun[r.RunID], r.Spec)
+	}
+	if len(byRun) != 2 || len(byRun[ids[0]]) == 0 || !slices.Equal(byRun[ids[0]], byRun[ids[1]]) {
+		t.Errorf("records by run ID: %v; want the same specs under each of %v", byRun, ids)
 	}
 }
 
@@ -334,14 +571,6 @@ func writeFile(t *testing.T, path string, mode os.FileMode, content string) {
 	if err := os.WriteFile(path, []byte(content), mode); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func countLinesIfAny(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	return strings.Count(string(b), "\n")
 }
 
 // TestStaleExpectationIsUnexpectedPass: an expectation for a spec that

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
@@ -36,7 +40,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.StringVar(&cfg.JUnit, "junit", "", "write ginkgo's JUnit report to `FILE`; the summary JSON goes beside it as summary.json")
 	fs.StringVar(&cfg.GinkgoJSON, "json", "", "write ginkgo's JSON report to `FILE`")
 	fs.StringVar(&cfg.Summary, "summary", "", "write the summary JSON to `FILE` (default: beside the JUnit file)")
-	fs.StringVar(&cfg.Results, "results", "", "stream one JSON record per spec to `FILE` as specs end (survives an interrupt)")
+	fs.StringVar(&cfg.Results, "results", "", "append one JSON record per spec to `FILE` as specs end (survives an interrupt; records carry the run's run_id)")
 	fs.BoolVar(&cfg.NoExpectations, "no-expectations", false, "report the runtime's known deviations as the failures they are")
 	fs.StringVar(&cfg.ExpectationsFile, "expectations", "", "use this expectations `FILE` instead of the shipped one")
 	fs.StringVar(&cfg.FixtureDir, "fixture-dir", "", "parent `DIR` of the per-spec fixtures (default: the system temp dir)")
@@ -48,11 +52,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
 	}
-	if err := loadRuntimeConfigs(); err != nil {
-		return exitUsage, err
-	}
+	// Everything the user typed is checked before anything is made on disk.
 	if cfg.Timeout <= 0 {
 		return exitUsage, usagef("run: --timeout must be positive, got %s", cfg.Timeout)
+	}
+	if err := checkFilters("run", *labelFilter, *focus); err != nil {
+		return exitUsage, err
+	}
+	if err := loadRuntimeConfigs(); err != nil {
+		return exitUsage, err
 	}
 	if cfg.Summary == "" && cfg.JUnit != "" {
 		cfg.Summary = filepath.Join(filepath.Dir(cfg.JUnit), "summary.json")
@@ -62,6 +70,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 			return exitUsage, usageError{err.Error()}
 		}
 	}
+	if err := framework.CheckFixtureDir(cfg.FixtureDir); err != nil {
+		return exitUsage, usagef("run: --fixture-dir: %v", err)
+	}
+
+	// From here on SIGINT and SIGTERM no longer kill the process: during the
+	// specs ginkgo handles them (it cancels the running spec's context, skips
+	// the rest and writes the reports); before and after, this run notices
+	// them and ends with exit 130 after cleaning up.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
 	if err := verifyProbes(); err != nil {
 		return exitUsage, usageError{err.Error()}
 	}
@@ -72,6 +92,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitUsage, usageError{err.Error()}
 	}
 	cfg.Out = stdout
+	cfg.RunID = framework.NewRunID()
+
+	// The fixtures go into a directory of this run's own, removed after the
+	// suite even if a spec was abandoned by ginkgo mid-run.
+	runDir, err := os.MkdirTemp(cfg.FixtureDir, "wasicert-run-")
+	if err != nil {
+		return exitUsage, usagef("run: --fixture-dir: %v", err)
+	}
+	defer removeTree(runDir)
+	cfg.FixtureDir = runDir
+
+	select {
+	case sig := <-sigs:
+		return exitInterrupted, fmt.Errorf("run %s interrupted (%v) before any spec ran", cfg.RunID, sig)
+	default:
+	}
 
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
 	suiteCfg.LabelFilter = *labelFilter
@@ -81,15 +117,42 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	suiteCfg.Timeout = 2 * time.Hour
 	reporterCfg.Verbose = *verbose
 	reporterCfg.Succinct = !*verbose
-	if _, err := types.ParseLabelFilter(suiteCfg.LabelFilter); err != nil {
-		return exitUsage, usagef("run: --label-filter %q: %s", suiteCfg.LabelFilter, oneLine(err))
-	}
 	t := &failT{}
 	ginkgo.RunSpecs(t, "wasicert capability suite ("+cfg.Runtime+")", suiteCfg, reporterCfg)
+	select {
+	case <-sigs:
+		return exitInterrupted, nil
+	default:
+	}
 	if t.failed {
 		return exitFail, nil
 	}
 	return exitPass, nil
+}
+
+// checkFilters checks a ginkgo label expression and a focus regexp, so that
+// a bad one is one line and exit 2 (ginkgo itself would panic on the regexp).
+func checkFilters(cmd, labelFilter, focus string) error {
+	if _, err := types.ParseLabelFilter(labelFilter); err != nil {
+		return usagef("%s: --label-filter %q: %s", cmd, labelFilter, oneLine(err))
+	}
+	if _, err := regexp.Compile(focus); err != nil {
+		return usagef("%s: --focus %q is not a regular expression: %s (RE2 syntax: https://golang.org/s/re2syntax)", cmd, focus, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	return nil
+}
+
+// removeTree removes a run's fixture dir. Fixtures hold read-only
+// directories, so each directory is made writable first (symlinks are
+// never followed).
+func removeTree(dir string) {
+	_ = filepath.WalkDir(dir, func(p string, d iofs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	_ = os.RemoveAll(dir)
 }
 
 // styleMarks are ginkgo's {{red}}-style formatting marks.
@@ -131,17 +194,19 @@ type specLine struct {
 func cmdList(args []string, stdout io.Writer) error {
 	fs := newFlags("list")
 	labelFilter := fs.String("label-filter", "", "list only specs whose labels match `EXPR`")
+	focus := fs.String("focus", "", "list only specs whose ID or rule matches `REGEXP`")
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return err
 	}
-	filter, err := types.ParseLabelFilter(*labelFilter)
-	if err != nil {
-		return usagef("list: --label-filter %q: %s", *labelFilter, oneLine(err))
+	if err := checkFilters("list", *labelFilter, *focus); err != nil {
+		return err
 	}
+	filter, _ := types.ParseLabelFilter(*labelFilter)
+	focusRE := regexp.MustCompile(*focus) // checked above
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	for _, s := range suites.Catalogue() {
-		if !filter(s.Labels()) {
+		if !filter(s.Labels()) || !focusRE.MatchString(s.ID+": "+s.Rule) {
 			continue
 		}
 		line := specLine{ID: s.ID, Area: string(s.Area), Severity: string(s.Severity), Level: string(s.Level), Labels: s.Labels(), Rule: s.Rule, Ref: s.Ref}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -96,6 +98,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
 	}
+	if err := checkFilters("matrix", *labelFilter, ""); err != nil {
+		return exitUsage, err
+	}
 	if err := loadRuntimeConfigs(); err != nil {
 		return exitUsage, err
 	}
@@ -115,11 +120,22 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	// An interrupt goes on to the running child (a SIGTERM sent to this
+	// process alone would not reach it); the matrix then stops after that
+	// child has written its reports, and says how far it got.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	interrupted := false
 	m := reports.NewMatrix(suites.IDs(suites.Catalogue()))
 	m.Host = reports.ThisHost("")
 	code := exitPass
 	start := time.Now()
 	for _, name := range names {
+		if interrupted {
+			m.AddRuntime(name, "not run: the matrix was interrupted", nil)
+			continue
+		}
 		line, _ := probeRuntime(name)
 		if line.Status != "installed" {
 			m.AddRuntime(name, line.Reason, nil)
@@ -140,7 +156,26 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 		var log bytes.Buffer
 		cmd := exec.Command(self, runArgs...)
 		cmd.Stdout, cmd.Stderr = &log, &log
-		runErr := cmd.Run()
+		// Its own process group: a terminal's Ctrl-C reaches the child once,
+		// through this process, not twice (a second interrupt skips clean-up).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// The results file is appended to by every run: start this one afresh.
+		_ = os.Remove(filepath.Join(dir, "results.jsonl"))
+		runErr := cmd.Start()
+		if runErr == nil {
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+		wait:
+			for {
+				select {
+				case runErr = <-done:
+					break wait
+				case sig := <-sigs:
+					interrupted = true
+					_ = cmd.Process.Signal(sig)
+				}
+			}
+		}
 		_ = os.MkdirAll(dir, 0o755)
 		_ = reports.WriteFileAtomic(filepath.Join(dir, "output.log"), log.Bytes())
 		records, _ := reports.ReadStream(filepath.Join(dir, "results.jsonl"))
@@ -161,6 +196,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitUsage, err
 	}
 	fmt.Fprintf(stderr, "matrix: %d runtimes in %s; wrote %s\n", len(names), time.Since(start).Round(time.Millisecond), filepath.Join(*out, "matrix.md"))
+	if interrupted {
+		return exitInterrupted, errors.New("matrix interrupted: the runtimes after the interrupted one were not run")
+	}
 	return code, nil
 }
 

@@ -11,11 +11,18 @@
 package framework
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +57,10 @@ type Config struct {
 	JUnit, GinkgoJSON, Summary, Results string
 	// Out receives the printed summary; nil is os.Stdout.
 	Out io.Writer
+	// RunID names the run in every record, the summary and the JUnit
+	// report. "" makes one in the suite set-up (SynchronizedBeforeSuite),
+	// shared by every parallel process.
+	RunID string
 }
 
 // Current is the configuration the suites run with.
@@ -70,6 +81,62 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// NewRunID returns a fresh run ID: the UTC start time and 48 random bits,
+// e.g. 20250102T030405Z-1a2b3c4d5e6f. IDs sort by start time.
+func NewRunID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// CheckFixtureDir says, in one line, why dir cannot hold the suite's
+// fixtures: it is missing, not a directory, or entries cannot be made and
+// removed in it (a read-only mount, /proc). Permission bits prove nothing
+// to root, so it really makes and removes a probe directory with a file
+// and a symlink in it, the kinds of entry a fixture holds. "" is the
+// system temp dir.
+func CheckFixtureDir(dir string) error {
+	flag := "fixture dir"
+	if dir == "" {
+		dir = os.TempDir()
+		flag = "temp dir (TMPDIR)"
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s does not exist: create it or name another directory", flag, dir)
+	case err != nil:
+		return fmt.Errorf("%s %s: %v", flag, dir, unwrapPath(err))
+	case !fi.IsDir():
+		return fmt.Errorf("%s %s is not a directory: name a directory", flag, dir)
+	}
+	probe, err := os.MkdirTemp(dir, ".wasicert-fixture-check-")
+	if err != nil {
+		return fmt.Errorf("%s %s is not writable (%v): name a writable directory", flag, dir, unwrapPath(err))
+	}
+	err = os.WriteFile(filepath.Join(probe, "f"), []byte("x"), 0o600)
+	if err == nil {
+		err = os.Symlink("f", filepath.Join(probe, "l"))
+	}
+	if rmErr := os.RemoveAll(probe); err == nil && rmErr != nil {
+		err = rmErr
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s cannot hold fixtures (%v): name another directory", flag, dir, unwrapPath(err))
+	}
+	return nil
+}
+
+// unwrapPath drops the operation and path from a *fs.PathError: the
+// message already names the directory.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 var (
@@ -115,6 +182,24 @@ func prepare() error {
 	return nil
 }
 
+// CheckGinkgoConfig checks what ginkgo would panic on when RunSpecs
+// applies it: a focus or skip regexp (ginkgo run --focus, -ginkgo.focus)
+// that does not compile. Call it before RunSpecs; its error is one line.
+func CheckGinkgoConfig() error {
+	suiteCfg, _ := GinkgoConfiguration()
+	for _, f := range []struct {
+		flag string
+		res  []string
+	}{{"focus", suiteCfg.FocusStrings}, {"skip", suiteCfg.SkipStrings}} {
+		for _, re := range f.res {
+			if _, err := regexp.Compile(re); err != nil {
+				return fmt.Errorf("wasicert: --%s %q is not a regular expression: %s", f.flag, re, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			}
+		}
+	}
+	return nil
+}
+
 // DescribeCatalogue declares one ginkgo spec per catalogue spec in areas
 // (all areas when none are given).
 func DescribeCatalogue(areas ...suites.Area) {
@@ -138,15 +223,58 @@ func contains(areas []suites.Area, a suites.Area) bool {
 }
 
 // Run executes spec on the runtime under test and concludes the ginkgo spec.
+//
+// ctx is the spec's SpecContext, which ginkgo cancels on the first Ctrl-C
+// or SIGTERM (and at the spec timeout): the harness stops the runtime and
+// gives the verdict interrupted. Should the record still carry a verdict
+// ranked below interrupted, Run raises it: a run cut short is never a pass,
+// a fail or a timeout; escape and leak evidence still outranks it.
 func Run(ctx SpecContext, spec suites.Spec) {
 	if err := Prepare(); err != nil {
 		Fail("set-up: " + err.Error())
 	}
-	rec, err := suites.Execute(ctx, spec, suites.Options{Runner: runner, Expectations: expected, FixtureDir: Current.FixtureDir, Timeout: Current.Timeout})
+	rec, err := suites.Execute(ctx, spec, suites.Options{Runner: runner, Expectations: expected, FixtureDir: Current.FixtureDir, Timeout: Current.Timeout, RunID: Current.RunID})
 	if err != nil {
 		rec.Verdict, rec.Actual, rec.Reason = verdicts.Fail, verdicts.Fail, "set-up: "+err.Error()
 	}
+	if cause, ok := interruptedBy(ctx); ok {
+		markInterrupted(&rec, cause)
+	}
 	Conclude(rec)
+}
+
+// interruptedBy reports whether ctx was cancelled by an interrupt, and why.
+// Ginkgo cancels a SpecContext with the cause "Interrupted by User" (a
+// signal), "Interrupted by Other Ginkgo Process" (a parallel abort) or
+// "<kind> timeout occurred" (a spec or node timeout, which is not an
+// interrupt).
+func interruptedBy(ctx context.Context) (string, bool) {
+	if ctx.Err() == nil {
+		return "", false
+	}
+	cause := context.Cause(ctx).Error()
+	if strings.Contains(cause, "timeout") || errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return "", false
+	}
+	return cause, true
+}
+
+// markInterrupted gives rec the verdict interrupted unless it holds a more
+// serious one (escape, leak). No expectation covers an interrupt.
+func markInterrupted(rec *verdicts.Record, cause string) {
+	if rec.Verdict == verdicts.Skipped || !verdicts.Worse(verdicts.Interrupted, rec.Actual) {
+		return
+	}
+	was := rec.Actual
+	rec.Verdict, rec.Actual, rec.Expectation = verdicts.Interrupted, verdicts.Interrupted, nil
+	reason := "run stopped from outside (" + cause + ") before the spec could be judged"
+	if was == verdicts.Fail || was == verdicts.Crash {
+		reason += "; before the stop: " + string(was) + ": " + rec.Reason
+	}
+	rec.Reason = reason
+	if !slices.Contains(rec.Causes, "run:interrupted") {
+		rec.Causes = append(rec.Causes, "run:interrupted")
+	}
 }
 
 // Conclude attaches rec to the running spec and ends it accordingly.
@@ -170,33 +298,41 @@ func Conclude(rec verdicts.Record) {
 	}
 }
 
-// The results stream is truncated once, by the first parallel process, then
-// appended to by every process as its specs end.
+// The suite set-up. Process 1 checks the fixture dir (one clear line, before
+// any spec runs) and makes the run ID, which every process receives; each
+// process then opens the results stream for appending and the runtime.
 var _ = SynchronizedBeforeSuite(func() []byte {
+	if err := CheckFixtureDir(Current.FixtureDir); err != nil {
+		Fail("wasicert: -wasicert.fixture-dir (WASICERT_FIXTURE_DIR): " + err.Error())
+	}
+	id := Current.RunID
+	if id == "" {
+		id = NewRunID()
+	}
+	return []byte(id)
+}, func(id []byte) {
+	Current.RunID = string(id)
+	AddReportEntry(reports.PropertyRunID, Current.RunID, ReportEntryVisibilityNever)
 	if Current.Results != "" {
 		s, err := reports.OpenStream(Current.Results)
 		if err != nil {
-			Fail("results stream: " + err.Error())
+			Fail("wasicert: results stream: " + err.Error())
 		}
-		s.Close()
-	}
-	return nil
-}, func([]byte) {
-	if Current.Results != "" {
-		f, err := os.OpenFile(Current.Results, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			Fail("results stream: " + err.Error())
-		}
-		stream = reports.NewStream(f)
+		stream = s
 	}
 	if err := Prepare(); err != nil {
-		Fail("set-up: " + err.Error())
+		Fail("wasicert: set-up: " + err.Error())
 	}
 })
 
 // Runners that hold resources (a containerd runner's images, its state
-// dir) implement io.Closer; every process closes its own after the suite.
+// dir) implement io.Closer; every process closes its own after the suite,
+// and its results stream.
 var _ = SynchronizedAfterSuite(func() {
+	if stream != nil {
+		_ = stream.Close()
+		stream = nil
+	}
 	if c, ok := runner.(io.Closer); ok {
 		if err := c.Close(); err != nil {
 			Fail("closing runtime " + runner.Name() + ": " + err.Error())
@@ -204,9 +340,14 @@ var _ = SynchronizedAfterSuite(func() {
 	}
 }, func() {})
 
-var _ = ReportAfterSuite("wasicert reports", func(report types.Report) {
-	records := reports.RecordsFromReport(report)
-	summary := reports.Summarize(records)
+// The reports. The node takes a SpecContext so that ginkgo, when
+// interrupted while it runs, waits for it (up to the grace period) instead of
+// exiting under a half-written report.
+var _ = ReportAfterSuite("wasicert reports", func(_ SpecContext, report types.Report) {
+	summary := reports.SummarizeReport(report)
+	if Current.RunID != "" {
+		summary.RunID = Current.RunID
+	}
 	summary.Host = reports.ThisHost(Current.FixtureDir)
 	out := Current.Out
 	if out == nil {
@@ -227,7 +368,7 @@ var _ = ReportAfterSuite("wasicert reports", func(report types.Report) {
 		}
 	}
 	write(Current.Summary, summary.WriteJSON)
-	write(Current.JUnit, func(p string) error { return reports.WriteJUnit(report, p) })
+	write(Current.JUnit, func(p string) error { return reports.WriteJUnit(report, p, summary.RunID) })
 	write(Current.GinkgoJSON, func(p string) error { return reports.WriteGinkgoJSON(report, p) })
 	if len(errs) > 0 {
 		Fail(strings.Join(errs, "; "))
