@@ -47,6 +47,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -82,6 +83,8 @@ type Command struct {
 	// the last runners.TailSize bytes of stderr (res.Stderr is its head). It must
 	// keep the rule documented with the runner that sets it.
 	Classify func(res *runners.Result, stderrTail []byte)
+	// Limits bounds the run; nil means DefaultLimits, a zero Limits none.
+	Limits *Limits
 }
 
 // Report is what a launcher or worker writes on fd 3, one JSON object.
@@ -133,10 +136,20 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 		env = os.Environ()
 	}
 
-	cmd := exec.Command(c.Path, c.Args...)
-	cmd.Env = env
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	lim := DefaultLimits
+	if c.Limits != nil {
+		lim = *c.Limits
+	}
+	bnd := newBound(lim)
+	defer bnd.remove()
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(c.Path, c.Args...)
+		cmd.Env = env
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd
+	}
+	cmd := newCmd()
 	// Run makes every pipe itself, so that cmd.Wait waits for no copying,
 	// Run knows which pipes are the run's (killPipeHolders), and one
 	// deadline bounds the wait for their end (GraceAfterExit).
@@ -158,21 +171,49 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 			inodes = append(inodes, fi.Sys().(*syscall.Stat_t).Ino)
 		}
 	}
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = childEnds[0], childEnds[1], childEnds[2:len(sinks)]
-	var stdinW *os.File
+	var stdinR, stdinW *os.File
 	if c.Stdin != nil {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return res, fmt.Errorf("%s: pipe: %w", c.Name, err)
 		}
 		defer w.Close() // unblocks the writer below if nobody reads
-		cmd.Stdin, stdinW, childEnds = r, w, append(childEnds, r)
+		stdinR, stdinW, childEnds = r, w, append(childEnds, r)
 	}
+	wire := func(cmd *exec.Cmd) {
+		cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = childEnds[0], childEnds[1], childEnds[2:len(sinks)]
+		if stdinR != nil {
+			cmd.Stdin = stdinR
+		}
+	}
+	wire(cmd)
 
+	// The bounds: the child is cloned into the run's cgroup, and its
+	// rlimits are set before its first instruction (bound.started, which
+	// needs the OS thread that started it).
 	start := time.Now()
+	runtime.LockOSThread()
+	bnd.attr(cmd.SysProcAttr)
 	startMu.RLock()
 	err := cmd.Start()
 	startMu.RUnlock()
+	if err != nil && bnd.active() {
+		// A kernel without clone3 into a cgroup, or a seccomp policy
+		// that refuses ptrace: if a plain start works, runs go on without
+		// them (Bounds says so).
+		plain := newCmd()
+		wire(plain)
+		startMu.RLock()
+		if err2 := plain.Start(); err2 == nil {
+			bnd.startFailed(err)
+			cmd, err = plain, nil
+		}
+		startMu.RUnlock()
+	}
+	if err == nil {
+		bnd.started(cmd.Process.Pid)
+	}
+	runtime.UnlockOSThread()
 	closeAll(childEnds) // the child holds its copies; EOF comes when it (and its group) is gone
 	childEnds = nil
 	if err != nil {
@@ -216,6 +257,7 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	// Kill the group: on timeout this stops the runtime; after a normal exit
 	// it removes anything the runtime left behind in its group.
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	bnd.killAll()
 	<-exited
 	if canWaitNoReap {
 		waitErr = cmd.Wait()
@@ -252,6 +294,19 @@ wait:
 		return res, fmt.Errorf("%s: wait: %v", c.Name, waitErr)
 	}
 	ws, _ := state.Sys().(syscall.WaitStatus)
+	res, err = ending(c, res, state, ws, timedOut, cancelled, ctx, timeout, report, stderr)
+	if err == nil {
+		var sig syscall.Signal
+		if ws.Signaled() {
+			sig = ws.Signal()
+		}
+		bnd.annotate(&res, stderr.Tail(), sig)
+	}
+	return res, err
+}
+
+// ending classifies how the run ended (see the package documentation).
+func ending(c Command, res runners.Result, state *os.ProcessState, ws syscall.WaitStatus, timedOut, cancelled bool, ctx context.Context, timeout time.Duration, report, stderr *runners.Output) (runners.Result, error) {
 	switch {
 	case timedOut:
 		res.Ended = runners.EndedTimeout
