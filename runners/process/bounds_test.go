@@ -175,3 +175,14 @@ func BenchmarkRun(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCgroup: making and removing one run cgroup (with its limits
+// written), without a process.
+func BenchmarkCgroup(b *testing.B) {
+	if hostCgroups().base == "" {
+		b.Skip("no run cgroups on this host: " + hostCgroups().why)
+	}
+	for b.Loop() {
+		newBound(DefaultLimits).remove()
+	}
+}

@@ -24,10 +24,62 @@
 //     last runners.TailSize bytes of each stream are kept too, and classification
 //     (Command.Classify, CrashLine) reads those, so a guest that floods
 //     stderr cannot push the runtime's own last words out of sight;
+//   - bounds (Command.Limits, DefaultLimits; see Bounds): memory, file size,
+//     open files and processes, below;
 //   - optionally a report pipe at fd 3 (Command.Report), on which a launcher
 //     or worker that wraps an engine writes one JSON Report saying how the
 //     guest ended. The guest cannot write it (fd 3 of the host process is not
 //     a guest fd), so it cannot forge a trap or an exit.
+//
+// # Bounds
+//
+// The rule: a runtime or guest that exhausts memory, disk or file
+// descriptors gets a verdict, and the harness and the host go on. Every run
+// is bounded, by default (DefaultLimits) to 1 GiB of memory, 64 MiB per
+// file, 1024 open files and 512 processes and threads, sizes under which
+// every runtime wasicert drives runs the catalogue with the same verdicts
+// as unbounded, and which the small machines the suite runs on can afford
+// for two runs at once.
+//
+//   - A cgroup v2 of its own per run, where one can be made: wasicert's own
+//     cgroup's parent (the root, at the root) must be writable. The child is
+//     cloned straight into it (CLONE_INTO_CGROUP, SysProcAttr.UseCgroupFD), so
+//     none of its instructions runs outside. memory.max with
+//     memory.swap.max=0 and memory.oom.group=1 bound the run's memory (an
+//     OOM kill ends the whole run; memory.events says so), pids.max its
+//     processes and threads (pids.events), each where the controller is
+//     enabled for the cgroup's parent. After the run cgroup.kill kills
+//     whatever is left in it, wherever in the process tree, and the cgroup is
+//     removed.
+//   - rlimits on the runtime process, inherited by what it starts:
+//     RLIMIT_FSIZE (a write past it is SIGXFSZ, or EFBIG where the signal is
+//     ignored, as Go programs do), RLIMIT_NOFILE (soft and hard), and
+//     RLIMIT_DATA for memory where the cgroup has no memory controller.
+//     RLIMIT_DATA, not RLIMIT_AS: V8, wasmtime, wasmer and wazero reserve
+//     gigabytes of PROT_NONE address space for guard regions, which RLIMIT_AS
+//     counts and RLIMIT_DATA does not (it counts private writable mappings,
+//     so it binds what can be committed). It is per process, not per run.
+//     RLIMIT_NPROC is no fallback for pids.max: it counts all the user's
+//     processes and does not bind root.
+//
+// When the rlimits are set: Go cannot run code between fork and exec, and
+// syscall.Setrlimit in the harness would bind the harness itself (and every
+// concurrent run) until it is undone. prlimit(2) right after Start leaves a
+// window in which the runtime runs unbounded (it can map, open or write
+// before its limits land, and keep what it got). So the child starts traced
+// (SysProcAttr.Ptrace): the kernel stops it with SIGTRAP after execve and
+// before the first instruction of the new program; Run sets its rlimits
+// with prlimit while it is stopped and detaches it, suppressing the SIGTRAP.
+// No instruction of the runtime runs before its bounds. Where the kernel or
+// a seccomp policy refuses the cgroup or ptrace at start, runs start
+// without them and Bounds says so.
+//
+// A run that hit a bound gets a note in Result.Detail naming it: the
+// kernel's word (memory.events oom_kill, pids.events max, the runtime
+// killed by SIGXFSZ) as "... limit hit", a program's own stderr saying it ran
+// out of memory or files while an rlimit was on as "... likely hit". A note
+// never changes Result.Ended. Total disk use is not bounded, only each file
+// and the time to write.
 //
 // Classification, in order: the timeout fired -> EndedTimeout; killed by a
 // signal -> EndedCrash with Detail "signal: SIGSEGV"; a Report was read ->
