@@ -15,6 +15,13 @@ type Host struct {
 	Kernel string `json:"kernel,omitempty"`
 	// FixtureFS is the file system type the fixtures were written to.
 	FixtureFS string `json:"fixture_fs,omitempty"`
+	// Bounds say what bounded a run's memory, files and processes here,
+	// and why a bound is missing (runners/process.Bounds and the embedded
+	// memory limit).
+	Bounds []string `json:"bounds,omitempty"`
+	// HostFiles is "active" when the host-file stand-ins could be shown to
+	// runs here, else why not (internal/hostns.Supported).
+	HostFiles string `json:"host_files,omitempty"`
 }
 
 // ThisHost describes the running host, with the file system of fixtureDir

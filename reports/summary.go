@@ -139,6 +139,12 @@ func (s Summary) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  host checks (specs they ran for): %s\n", strings.Join(checks, " | "))
 	}
+	if s.Host.HostFiles != "" {
+		fmt.Fprintf(w, "  host-file stand-ins: %s\n", s.Host.HostFiles)
+	}
+	for _, b := range s.Host.Bounds {
+		fmt.Fprintf(w, "  bound: %s\n", b)
+	}
 	if s.RunID != "" {
 		fmt.Fprintf(w, "  run %s\n", s.RunID)
 	}

@@ -24,10 +24,62 @@
 //     last runners.TailSize bytes of each stream are kept too, and classification
 //     (Command.Classify, CrashLine) reads those, so a guest that floods
 //     stderr cannot push the runtime's own last words out of sight;
+//   - bounds (Command.Limits, DefaultLimits; see Bounds): memory, file size,
+//     open files and processes, below;
 //   - optionally a report pipe at fd 3 (Command.Report), on which a launcher
 //     or worker that wraps an engine writes one JSON Report saying how the
 //     guest ended. The guest cannot write it (fd 3 of the host process is not
 //     a guest fd), so it cannot forge a trap or an exit.
+//
+// # Bounds
+//
+// The rule: a runtime or guest that exhausts memory, disk or file
+// descriptors gets a verdict, and the harness and the host go on. Every run
+// is bounded, by default (DefaultLimits) to 1 GiB of memory, 64 MiB per
+// file, 1024 open files and 512 processes and threads, sizes under which
+// every runtime wasicert drives runs the catalogue with the same verdicts
+// as unbounded, and which the small machines the suite runs on can afford
+// for two runs at once.
+//
+//   - A cgroup v2 of its own per run, where one can be made: wasicert's own
+//     cgroup's parent (the root, at the root) must be writable. The child is
+//     cloned straight into it (CLONE_INTO_CGROUP, SysProcAttr.UseCgroupFD), so
+//     none of its instructions runs outside. memory.max with
+//     memory.swap.max=0 and memory.oom.group=1 bound the run's memory (an
+//     OOM kill ends the whole run; memory.events says so), pids.max its
+//     processes and threads (pids.events), each where the controller is
+//     enabled for the cgroup's parent. After the run cgroup.kill kills
+//     whatever is left in it, wherever in the process tree, and the cgroup is
+//     removed.
+//   - rlimits on the runtime process, inherited by what it starts:
+//     RLIMIT_FSIZE (a write past it is SIGXFSZ, or EFBIG where the signal is
+//     ignored, as Go programs do), RLIMIT_NOFILE (soft and hard), and
+//     RLIMIT_DATA for memory where the cgroup has no memory controller.
+//     RLIMIT_DATA, not RLIMIT_AS: V8, wasmtime, wasmer and wazero reserve
+//     gigabytes of PROT_NONE address space for guard regions, which RLIMIT_AS
+//     counts and RLIMIT_DATA does not (it counts private writable mappings,
+//     so it binds what can be committed). It is per process, not per run.
+//     RLIMIT_NPROC is no fallback for pids.max: it counts all the user's
+//     processes and does not bind root.
+//
+// When the rlimits are set: Go cannot run code between fork and exec, and
+// syscall.Setrlimit in the harness would bind the harness itself (and every
+// concurrent run) until it is undone. prlimit(2) right after Start leaves a
+// window in which the runtime runs unbounded (it can map, open or write
+// before its limits land, and keep what it got). So the child starts traced
+// (SysProcAttr.Ptrace): the kernel stops it with SIGTRAP after execve and
+// before the first instruction of the new program; Run sets its rlimits
+// with prlimit while it is stopped and detaches it, suppressing the SIGTRAP.
+// No instruction of the runtime runs before its bounds. Where the kernel or
+// a seccomp policy refuses the cgroup or ptrace at start, runs start
+// without them and Bounds says so.
+//
+// A run that hit a bound gets a note in Result.Detail naming it: the
+// kernel's word (memory.events oom_kill, pids.events max, the runtime
+// killed by SIGXFSZ) as "... limit hit", a program's own stderr saying it ran
+// out of memory or files while an rlimit was on as "... likely hit". A note
+// never changes Result.Ended. Total disk use is not bounded, only each file
+// and the time to write.
 //
 // Classification, in order: the timeout fired -> EndedTimeout; killed by a
 // signal -> EndedCrash with Detail "signal: SIGSEGV"; a Report was read ->
@@ -47,6 +99,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -90,6 +143,8 @@ type Command struct {
 	// (HostEnv), and, as root, shows its HostFiles' stand-ins in a private
 	// mount namespace (internal/hostns). Nothing in it reaches the guest.
 	Evidence runners.Invocation
+	// Limits bounds the run; nil means DefaultLimits, a zero Limits none.
+	Limits *Limits
 }
 
 // Report is what a launcher or worker writes on fd 3, one JSON object.
@@ -148,10 +203,20 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 		}
 	}
 
-	cmd := exec.Command(path, args...)
-	cmd.Env = env
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	lim := DefaultLimits
+	if c.Limits != nil {
+		lim = *c.Limits
+	}
+	bnd := newBound(lim)
+	defer bnd.remove()
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(path, args...)
+		cmd.Env = env
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd
+	}
+	cmd := newCmd()
 	// Run makes every pipe itself, so that cmd.Wait waits for no copying,
 	// Run knows which pipes are the run's (killPipeHolders), and one
 	// deadline bounds the wait for their end (GraceAfterExit).
@@ -175,21 +240,49 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 			inodes = append(inodes, fi.Sys().(*syscall.Stat_t).Ino)
 		}
 	}
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = childEnds[0], childEnds[1], childEnds[2:len(sinks)]
-	var stdinW *os.File
+	var stdinR, stdinW *os.File
 	if c.Stdin != nil {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return res, fmt.Errorf("%s: pipe: %w", c.Name, err)
 		}
 		defer w.Close() // unblocks the writer below if nobody reads
-		cmd.Stdin, stdinW, childEnds = r, w, append(childEnds, r)
+		stdinR, stdinW, childEnds = r, w, append(childEnds, r)
 	}
+	wire := func(cmd *exec.Cmd) {
+		cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = childEnds[0], childEnds[1], childEnds[2:len(sinks)]
+		if stdinR != nil {
+			cmd.Stdin = stdinR
+		}
+	}
+	wire(cmd)
 
+	// The bounds: the child is cloned into the run's cgroup, and its
+	// rlimits are set before its first instruction (bound.started, which
+	// needs the OS thread that started it).
 	start := time.Now()
+	runtime.LockOSThread()
+	bnd.attr(cmd.SysProcAttr)
 	startMu.RLock()
 	err := cmd.Start()
 	startMu.RUnlock()
+	if err != nil && bnd.active() {
+		// A kernel without clone3 into a cgroup, or a seccomp policy
+		// that refuses ptrace: if a plain start works, runs go on without
+		// them (Bounds says so).
+		plain := newCmd()
+		wire(plain)
+		startMu.RLock()
+		if err2 := plain.Start(); err2 == nil {
+			bnd.startFailed(err)
+			cmd, err = plain, nil
+		}
+		startMu.RUnlock()
+	}
+	if err == nil {
+		bnd.started(cmd.Process.Pid)
+	}
+	runtime.UnlockOSThread()
 	closeAll(childEnds) // the child holds its copies; EOF comes when it (and its group) is gone
 	childEnds = nil
 	if err != nil {
@@ -233,6 +326,7 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	// Kill the group: on timeout this stops the runtime; after a normal exit
 	// it removes anything the runtime left behind in its group.
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	bnd.killAll()
 	<-exited
 	if canWaitNoReap {
 		waitErr = cmd.Wait()
@@ -268,6 +362,19 @@ wait:
 		return res, fmt.Errorf("%s: wait: %v", c.Name, waitErr)
 	}
 	ws, _ := state.Sys().(syscall.WaitStatus)
+	res, err = ending(c, res, state, ws, timedOut, cancelled, ctx, timeout, report, stdout, stderr)
+	if err == nil {
+		var sig syscall.Signal
+		if ws.Signaled() {
+			sig = ws.Signal()
+		}
+		bnd.annotate(&res, stderr.Tail(), sig)
+	}
+	return res, err
+}
+
+// ending classifies how the run ended (see the package documentation).
+func ending(c Command, res runners.Result, state *os.ProcessState, ws syscall.WaitStatus, timedOut, cancelled bool, ctx context.Context, timeout time.Duration, report, stdout, stderr *runners.Output) (runners.Result, error) {
 	switch {
 	case timedOut:
 		res.Ended = runners.EndedTimeout

@@ -18,6 +18,18 @@
 // internal/sys.Context.InitFSContext inserts them after the preopened
 // directories). With two preopens and one listener the listener is fd 5.
 //
+// Memory: each linear memory of a guest is bounded by DefaultMemoryLimit
+// (Options.MemoryLimit overrides it), through wazero's
+// RuntimeConfig.WithMemoryLimitPages. A memory.grow past the bound returns
+// -1 to the guest, as the spec allows any grow to fail
+// (https://webassembly.github.io/spec/core/exec/instructions.html#exec-memory-grow),
+// so a guest that grows without end gets its answer and wasicert, whose
+// process holds the memory, is not the one that runs out. A memory whose
+// declared maximum is larger is capped at the bound; a module whose
+// declared minimum is larger does not compile. Each memory is a mapping of
+// its own (memory_unix.go), so wasicert's resident memory grows by what the
+// guest touches, not by copies of what it grew.
+//
 // One compilation cache is shared by every run in the process (on disk when
 // WASICERT_WAZERO_CACHE_DIR is set), and each module is compiled once per
 // engine, keyed on its digest. Each Run instantiates afresh, with its own
@@ -60,6 +72,11 @@ const CacheDirEnv = "WASICERT_WAZERO_CACHE_DIR"
 // (go test binaries, for instance). Keep it in step with go.mod.
 const fallbackVersion = "1.12.0"
 
+// DefaultMemoryLimit bounds each linear memory of an embedded guest: 256 MiB
+// (4096 pages of 64 KiB), where wazero's own bound is the 4 GiB of the
+// 32-bit address space. The probes use less than 1 MiB.
+const DefaultMemoryLimit = 256 << 20
+
 // abandonGrace is how long Run waits, after the timeout, for a guest that is
 // blocked inside a host call (a blocking sock_accept, say) where wazero cannot
 // stop it. Past that, Run returns EndedTimeout and leaves the call behind.
@@ -80,6 +97,10 @@ type Options struct {
 	// resolves each guest path with an os.Root on the host directory,
 	// instead of wazero's directory mounts (ConfinedGrants, not Grants).
 	Confined bool
+	// MemoryLimit bounds each linear memory of a guest, in bytes, rounded
+	// down to whole 64 KiB pages; zero means DefaultMemoryLimit. At most
+	// 4 GiB.
+	MemoryLimit int64
 }
 
 // New returns a wazero Runner. It fails only when the on-disk compilation
@@ -88,17 +109,43 @@ func New(opts Options) (runners.Runner, error) {
 	if _, err := sharedCache(); err != nil {
 		return nil, err
 	}
-	if opts.Confined {
-		return newConfined(opts), nil
+	pages, err := memoryPages(opts.MemoryLimit)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Interpreter {
-		return &runner{name: "wazero-interpreter", kind: "interpreter", eng: &engines[1], config: wazero.NewRuntimeConfigInterpreter}, nil
+	var r *runner
+	switch {
+	case opts.Confined:
+		r = newConfined(opts)
+	case opts.Interpreter:
+		r = &runner{name: "wazero-interpreter", kind: "interpreter", eng: &engines[1], config: wazero.NewRuntimeConfigInterpreter}
+	default:
+		kind := "interpreter"
+		if compilerSupported() {
+			kind = "compiler"
+		}
+		r = &runner{name: "wazero", kind: kind, eng: &engines[0], config: wazero.NewRuntimeConfig}
 	}
-	kind := "interpreter"
-	if compilerSupported() {
-		kind = "compiler"
+	if pages != defaultPages {
+		// A runtime of its own, with a compilation cache of its own: the
+		// shared ones are for the default bound.
+		r.eng = &engine{pages: pages, ownCache: true}
 	}
-	return &runner{name: "wazero", kind: kind, eng: &engines[0], config: wazero.NewRuntimeConfig}, nil
+	return r, nil
+}
+
+// defaultPages is DefaultMemoryLimit in pages.
+const defaultPages = DefaultMemoryLimit >> 16
+
+// memoryPages turns Options.MemoryLimit into wazero's page count.
+func memoryPages(limit int64) (uint32, error) {
+	if limit == 0 {
+		return defaultPages, nil
+	}
+	if limit < 1<<16 || limit > 1<<32 {
+		return 0, fmt.Errorf("wazero: memory limit %d bytes: give 64 KiB to 4 GiB, or 0 for the default %d MiB", limit, DefaultMemoryLimit>>20)
+	}
+	return uint32(limit >> 16), nil
 }
 
 type runner struct {
@@ -159,6 +206,7 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 
 	ctx, cancel := context.WithTimeout(ctx, inv.EffectiveTimeout())
 	defer cancel()
+	ctx = withMemoryAllocator(ctx)
 	if len(inv.Listeners) > 0 {
 		cfg := sock.NewConfig()
 		for _, l := range inv.Listeners {
@@ -477,6 +525,11 @@ func firstLine(s string) string {
 // engine is one wazero Runtime per engine kind for the whole process, with
 // WASI linked once and every module compiled once.
 type engine struct {
+	// pages is the memory bound; zero means defaultPages. ownCache: the
+	// engine has a compilation cache of its own, not the shared one.
+	pages    uint32
+	ownCache bool
+
 	once sync.Once
 	rt   wazero.Runtime
 	err  error
@@ -501,8 +554,15 @@ func (e *engine) runtime(config func() wazero.RuntimeConfig) (wazero.Runtime, er
 			e.err = err
 			return
 		}
+		if e.ownCache {
+			cache = wazero.NewCompilationCache()
+		}
+		pages := e.pages
+		if pages == 0 {
+			pages = defaultPages
+		}
 		ctx := context.Background()
-		rt := wazero.NewRuntimeWithConfig(ctx, config().WithCompilationCache(cache).WithCloseOnContextDone(true))
+		rt := wazero.NewRuntimeWithConfig(ctx, config().WithCompilationCache(cache).WithCloseOnContextDone(true).WithMemoryLimitPages(pages))
 		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 			e.err = fmt.Errorf("wazero: link wasi_snapshot_preview1: %w", err)
 			return
@@ -543,6 +603,9 @@ func (e *engine) compile(rt wazero.Runtime, m runners.Module, wasm []byte) (waze
 	}
 	if c.err != nil {
 		e.forget(key, c)
+		if strings.Contains(c.err.Error(), " over limit of ") {
+			return nil, fmt.Errorf("module %s declares more memory than the embedded bound (wazero.Options.MemoryLimit): %w", moduleName(m), c.err)
+		}
 		return nil, fmt.Errorf("module %s is not valid WebAssembly: %w", moduleName(m), c.err)
 	}
 	return c.mod, nil

@@ -30,8 +30,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/wasicert/wasicert/internal/hostns"
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/runners/process"
+	"github.com/wasicert/wasicert/runners/wazero"
 	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/verdicts"
 )
@@ -349,6 +352,11 @@ var _ = ReportAfterSuite("wasicert reports", func(_ SpecContext, report types.Re
 		summary.RunID = Current.RunID
 	}
 	summary.Host = reports.ThisHost(Current.FixtureDir)
+	summary.Host.Bounds = append([]string{fmt.Sprintf("embedded guests: %d MiB per linear memory (memory.grow fails past it)", wazero.DefaultMemoryLimit>>20)}, process.Bounds()...)
+	summary.Host.HostFiles = "active (private mount namespace per run)"
+	if err := hostns.Supported(); err != nil {
+		summary.Host.HostFiles = "inactive: " + err.Error()
+	}
 	out := Current.Out
 	if out == nil {
 		out = os.Stdout
