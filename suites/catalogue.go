@@ -126,7 +126,7 @@ func preopenSpecs() []Spec {
 			Plan: func(fx *fixtures.Fixture, _ runners.Features) Plan {
 				return Plan{Probe: "fs", Steps: []Step{
 					step("preopens", "none.discovery", Custom),
-					openStep("none.fd3", "fd:3", ".", true, oDirectory, "r", Deny),
+					openStep("none.fd3", "fd:3", ".", true, oDirectory, "r", Custom),
 					step("libc-open", "none.libc-secret", Deny, fx.Path("outside/secret.txt")),
 					step("libc-open", "none.libc-etc", Deny, "/etc/passwd"),
 				}}

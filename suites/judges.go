@@ -71,14 +71,30 @@ func scanPreopens(ev *Evidence, check string, judgeStdio bool) ([]string, Judgem
 	return got, j
 }
 
-// judgeNoPreopen: with nothing granted, nothing may be found.
+// judgeNoPreopen: with nothing granted, nothing may be found, and fd 3
+// must not open as a directory, unless the platform grants preopens by
+// design (a container's rootfs at fd 3), which are then the guest's own.
 func judgeNoPreopen(ev *Evidence) Judgement {
 	got, j := scanPreopens(ev, ev.Plan.Steps[0].Check, false)
 	if j.Verdict != verdicts.Pass {
 		return j
 	}
 	if extra := minus(got, ev.Implicit); len(extra) > 0 {
-		return Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("no preopen was configured, but the guest found %q", extra), Notes: j.Notes}
+		return Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("no preopen was configured, but the guest found %q", extra), Notes: j.Notes, Causes: []string{"step:" + ev.Plan.Steps[0].Check}}
+	}
+	for _, st := range ev.Plan.Steps {
+		if st.Check != "none.fd3" {
+			continue
+		}
+		r, ok := ev.Record(st.Check)
+		switch {
+		case !ok:
+			return Judgement{Verdict: verdicts.Fail, Reason: "probe printed no record for none.fd3", Causes: []string{"step:none.fd3"}}
+		case r.Reached() && len(ev.Implicit) == 0:
+			return Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("none.fd3: %s reached a directory (%s) with nothing granted", describeStep(st), r.CallsString()), Notes: j.Notes, Causes: []string{"step:none.fd3"}}
+		case r.Reached():
+			j.Notes = append(j.Notes, fmt.Sprintf("none.fd3: fd 3 is the platform's own preopen %q, granted by design", ev.Implicit[0]))
+		}
 	}
 	return j
 }
