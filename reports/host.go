@@ -19,10 +19,14 @@ type Host struct {
 	// and why a bound is missing (runners/process.Bounds and the embedded
 	// memory limit).
 	Bounds []string `json:"bounds,omitempty"`
-	// HostFiles is "active" when the host-file stand-ins could be shown to
-	// runs here, else why not (internal/hostns.Supported).
+	// HostFiles is HostFilesAvailable when the host-file stand-ins can be
+	// shown to runs here, else why not (internal/hostns.Supported); the
+	// summary's Checks say to how many specs they were applied.
 	HostFiles string `json:"host_files,omitempty"`
 }
+
+// HostFilesAvailable is Host.HostFiles on a host that can apply stand-ins.
+const HostFilesAvailable = "available (a private mount namespace per run)"
 
 // ThisHost describes the running host, with the file system of fixtureDir
 // ("" means the temp dir).

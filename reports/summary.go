@@ -139,7 +139,11 @@ func (s Summary) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  host checks (specs they ran for): %s\n", strings.Join(checks, " | "))
 	}
-	if s.Host.HostFiles != "" {
+	switch {
+	case s.Host.HostFiles == "":
+	case s.Host.HostFiles == HostFilesAvailable && s.Checks["host-files"] < s.Judged:
+		fmt.Fprintf(w, "  host-file stand-ins: available here, applied to %d of %d specs: this runtime's runner does not apply them to the rest (a runtime started by another daemon, such as containerd, is out of its reach)\n", s.Checks["host-files"], s.Judged)
+	default:
 		fmt.Fprintf(w, "  host-file stand-ins: %s\n", s.Host.HostFiles)
 	}
 	for _, b := range s.Host.Bounds {

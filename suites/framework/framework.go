@@ -353,7 +353,7 @@ var _ = ReportAfterSuite("wasicert reports", func(_ SpecContext, report types.Re
 	}
 	summary.Host = reports.ThisHost(Current.FixtureDir)
 	summary.Host.Bounds = append([]string{fmt.Sprintf("embedded guests: %d MiB per linear memory (memory.grow fails past it)", wazero.DefaultMemoryLimit>>20)}, process.Bounds()...)
-	summary.Host.HostFiles = "active (private mount namespace per run)"
+	summary.Host.HostFiles = reports.HostFilesAvailable
 	if err := hostns.Supported(); err != nil {
 		summary.Host.HostFiles = "inactive: " + err.Error()
 	}
