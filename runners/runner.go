@@ -103,9 +103,10 @@ type Invocation struct {
 	// come back in Result.Sightings. A guest that floods its output before
 	// printing a secret is still seen.
 	Canaries []Canary
-	// Scratch is a directory an out-of-process runtime gets as HOME, TMPDIR
-	// and XDG base dirs (HostEnv), so that whatever it writes for itself
-	// lands where the harness scans it; "" leaves the harness's own.
+	// Scratch is a directory under which an out-of-process runtime gets its
+	// HOME, TMPDIR and XDG base dirs (process.HostEnv, made on demand), so
+	// that whatever it writes for itself lands where the harness scans it;
+	// "" leaves the harness's own.
 	Scratch string
 	// HostFiles are stand-ins for well-known host files: a runner that can
 	// runs the guest in a private mount namespace in which each Path shows

@@ -120,7 +120,7 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 		Preopens: plan.Preopens,
 		Timeout:  o.Timeout,
 		WorkDir:  fx.Path("work"),
-		Scratch:  fx.Path("scratch"),
+		Scratch:  fx.Path("work"),
 	}
 	for _, c := range fx.Canaries() {
 		inv.Canaries = append(inv.Canaries, runners.Canary{Name: c.Name, Value: c.Value})

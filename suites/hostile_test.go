@@ -99,9 +99,9 @@ func TestHostChecksCatchHostileRuntimes(t *testing.T) {
 		{"secret-to-sandbox", verdicts.Escape, "canary:token:sandbox/loot.txt"},
 		{"env-canary-to-sandbox", verdicts.Leak, "canary:env:sandbox/env.txt"},
 		{"secret-to-work", verdicts.Escape, "canary:token:work/stolen"},
-		{"secret-to-home", verdicts.Escape, "canary:token:scratch/home/.stolen"},
-		{"secret-to-tmpdir", verdicts.Escape, "canary:token:scratch/tmp/stolen"},
-		{"secret-to-xdg-cache", verdicts.Escape, "canary:token:scratch/cache/stolen"},
+		{"secret-to-home", verdicts.Escape, "canary:token:work/home/.stolen"},
+		{"secret-to-tmpdir", verdicts.Escape, "canary:token:work/tmp/stolen"},
+		{"secret-to-xdg-cache", verdicts.Escape, "canary:token:work/cache/stolen"},
 		// Each snapshot field.
 		{"modify-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
 		{"chmod-secret", verdicts.Escape, "snapshot:outside/secret.txt"},

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,4 +37,18 @@ func HostEnv(env []string, scratch string) []string {
 		out = append(out, d[0]+"="+filepath.Join(scratch, d[1]))
 	}
 	return out
+}
+
+// MakeScratch makes the directories HostEnv points into (scratch/home,
+// scratch/tmp, ...), each 0700; nothing for scratch "".
+func MakeScratch(scratch string) error {
+	if scratch == "" {
+		return nil
+	}
+	for _, d := range scratchDirs {
+		if err := os.MkdirAll(filepath.Join(scratch, d[1]), 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
 }

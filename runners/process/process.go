@@ -195,6 +195,9 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	if err := MakeScratch(c.Evidence.Scratch); err != nil {
+		return res, fmt.Errorf("%s: scratch dirs: %w", c.Name, err)
+	}
 	env = HostEnv(env, c.Evidence.Scratch)
 	path, args := c.Path, c.Args
 	if len(c.Evidence.HostFiles) > 0 {
