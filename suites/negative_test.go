@@ -225,3 +225,23 @@ func TestEverySpecCanFail(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFailedIgnoresControls: a failure whose only evidence is a failed
+// positive control or how the run ended does not count as a spec's own check
+// failing (TestEverySpecCanFail relies on it).
+func TestCheckFailedIgnoresControls(t *testing.T) {
+	for causes, want := range map[string]bool{
+		"control:control.inside":         false,
+		"run:crash":                      false,
+		"control:c run:timeout":          false,
+		"step:dotdot.secret":             true,
+		"control:c canary:token:stdout":  true,
+		"snapshot:outside/made-by-guest": true,
+		"exit:status":                    true,
+	} {
+		rec := verdicts.Record{Verdict: verdicts.Fail, Causes: strings.Fields(causes)}
+		if got := checkFailed(rec); got != want {
+			t.Errorf("checkFailed(causes %q) = %v, want %v", causes, got, want)
+		}
+	}
+}
