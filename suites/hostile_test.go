@@ -246,3 +246,30 @@ func requireHostFiles(t *testing.T) {
 		t.Fatalf("running as root, but host-file stand-ins are unavailable: %v", err)
 	}
 }
+
+// reachedDirRuntime stands in for a runtime whose path_open of ".." succeeds,
+// after which fd_read answers ISDIR (wasmer's case): the guest's record for
+// dotdot.parent lists both calls, and the step's errno alone looks refused.
+type reachedDirRuntime struct{ runners.Runner }
+
+func (r reachedDirRuntime) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := r.Runner.Run(ctx, inv)
+	var out []string
+	for _, line := range strings.Split(string(res.Stdout), "\n") {
+		if strings.Contains(line, `"check":"dotdot.parent"`) {
+			line = `{"check":"dotdot.parent","op":"open","call":"fd_read","outcome":"error","errno":"ISDIR","calls":[{"call":"path_open","errno":"SUCCESS"},{"call":"fd_read","errno":"ISDIR"},{"call":"fd_close","errno":"SUCCESS"}],"data":""}`
+		}
+		out = append(out, line)
+	}
+	res.Stdout = []byte(strings.Join(out, "\n"))
+	return res, err
+}
+
+// TestStepThatReachedItsObject: a refused step is judged per call: the open
+// that succeeded is the escape, whatever a later call answered.
+func TestStepThatReachedItsObject(t *testing.T) {
+	rec := execute(t, context.Background(), reachedDirRuntime{embeddedWazero(t)}, "preopen.dotdot", suites.Options{})
+	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "step:dotdot.parent") {
+		t.Errorf("verdict %s with causes %v, want escape with step:dotdot.parent", rec.Verdict, rec.Causes)
+	}
+}
