@@ -111,6 +111,10 @@ func TestHostChecksCatchHostileRuntimes(t *testing.T) {
 		{"replace-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
 		{"create-outside", verdicts.Escape, "snapshot:outside/made-by-runtime"},
 		{"remove-outside", verdicts.Escape, "snapshot:outside/keep"},
+		// Changes undone before the run ends (ctime).
+		{"restore-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"hardlink-then-unlink", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"create-then-remove-outside", verdicts.Escape, "snapshot:outside"},
 		// Escape evidence outranks how the run ended.
 		{"crash-after-escape", verdicts.Escape, "snapshot:outside/made-by-runtime"},
 		{"hang-after-escape", verdicts.Escape, "snapshot:outside/made-by-runtime"},

@@ -36,6 +36,11 @@ hardlink-secret) ln "$secret" "$root/sandbox/hard" ;;
 chown-secret) chown 4242:4242 "$secret" ;;
 replace-secret) cp -p "$secret" "$root/outside/copy" && mv "$root/outside/copy" "$secret" ;;
 create-outside) echo ESCAPED >"$root/outside/made-by-runtime" ;;
+# Changes undone before the run ends: every field the snapshot compares is
+# put back (content in place, so the inode stays; mtime), only ctime moved.
+restore-secret) cp -p "$secret" ref && echo x >>"$secret" && cat ref >"$secret" && touch -r ref "$secret" && rm ref ;;
+hardlink-then-unlink) ln "$secret" "$root/sandbox/hard" && rm "$root/sandbox/hard" ;;
+create-then-remove-outside) echo ESCAPED >"$root/outside/gone" && rm "$root/outside/gone" ;;
 remove-outside) rm -r "$root/outside/keep" ;;
 read-host-file) cat /etc/passwd ;;
 crash-after-escape)
