@@ -102,6 +102,8 @@ func TestHostChecksCatchHostileRuntimes(t *testing.T) {
 		{"secret-to-home", verdicts.Escape, "canary:token:scratch/home/.stolen"},
 		{"secret-to-tmpdir", verdicts.Escape, "canary:token:scratch/tmp/stolen"},
 		{"secret-to-xdg-cache", verdicts.Escape, "canary:token:scratch/cache/stolen"},
+		// What the scan cannot read cannot pass.
+		{"secret-too-deep", verdicts.Fail, "unscanned:work"},
 		// Each snapshot field.
 		{"modify-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
 		{"chmod-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
@@ -203,6 +205,12 @@ func TestExpectationCoversEvidence(t *testing.T) {
 	rec = execute(t, context.Background(), hostileRuntime(t, "secret-to-sandbox"), "preopen.dotdot", suites.Options{Expectations: exp})
 	if rec.Verdict != verdicts.Escape || !strings.Contains(rec.Reason, "not covered") {
 		t.Errorf("uncovered escape: verdict %s (%s), want escape, not covered", rec.Verdict, rec.Reason)
+	}
+	// What the host could not scan may be a second escape: it is not
+	// covered either, although a fail ranks below the escape.
+	rec = execute(t, context.Background(), hostileRuntime(t, "create-outside-then-too-deep"), "preopen.dotdot", suites.Options{Expectations: exp})
+	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "unscanned:work") {
+		t.Errorf("covered escape with an unscanned leftover: verdict %s with causes %v, want escape with unscanned:work", rec.Verdict, rec.Causes)
 	}
 }
 

@@ -15,6 +15,14 @@ case $act in hang-first) sleep 60 ;; esac
 status=$?
 root=..
 secret=$root/outside/secret.txt
+# too_deep copies the secret into work/ below a path longer than PATH_MAX.
+too_deep() {
+	d=dddddddddddddddddddd
+	p=$d
+	i=1
+	while [ $i -lt 110 ]; do p=$p/$d; i=$((i + 1)); done
+	mkdir -p "a/$p" "b/$p" && cat "$secret" >"b/$p/stolen" && mv b "a/$p/" || exit 125
+}
 case $act in
 none | hang-first) ;;
 cat-secret) cat "$secret" ;;
@@ -26,6 +34,10 @@ secret-to-work) cat "$secret" >stolen ;;
 secret-to-home) cat "$secret" >"$HOME/.stolen" ;;
 secret-to-tmpdir) cat "$secret" >"$TMPDIR/stolen" ;;
 secret-to-xdg-cache) cat "$secret" >"$XDG_CACHE_HOME/stolen" ;;
+# The secret copied where the scan cannot read it: below a path longer
+# than PATH_MAX (root reads through any mode, not through that).
+secret-too-deep) too_deep ;;
+create-outside-then-too-deep) echo ESCAPED >"$root/outside/made-by-runtime" && too_deep ;;
 env-canary-to-stdout) echo "$WASICERT_HOST_CANARY" ;;
 env-canary-to-sandbox) echo "$WASICERT_HOST_CANARY" >"$root/sandbox/env.txt" ;;
 # Each snapshot act changes one field alone: the others are put back.
