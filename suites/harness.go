@@ -373,7 +373,34 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 		return Judgement{Verdict: verdicts.Pass}
 	}
 	cause := []string{"step:" + st.Check}
-	r, ok := ev.Record(st.Check)
+	all := ev.All(st.Check)
+	r, ok := Record{}, len(all) > 0
+	if ok {
+		// Every record printed for the step counts, not the first alone: a
+		// refusal printed ahead of the real record must not hide it. The
+		// worst one is judged.
+		worst := func(bad func(Record) bool) Record {
+			if i := slices.IndexFunc(all, bad); i >= 0 {
+				return all[i]
+			}
+			return all[0]
+		}
+		switch st.Expect {
+		case Refuse, Deny:
+			r = worst(func(r Record) bool { return r.Reached() })
+			if !r.Reached() {
+				want := ev.Spec.Accept
+				if want == nil {
+					want = accepted
+				}
+				r = worst(func(r Record) bool { return !slices.Contains(want, r.Errno) })
+			}
+		case Succeed, Works:
+			r = worst(func(r Record) bool { return !r.OK() })
+		default:
+			r = worst(Record.OK)
+		}
+	}
 	if !ok {
 		if st.Expect == Succeed {
 			cause = []string{"control:" + st.Check}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasicert/wasicert/internal/hostns"
+	"github.com/wasicert/wasicert/internal/naive"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
 	"github.com/wasicert/wasicert/runtimes"
@@ -244,5 +245,37 @@ func TestKeptOutputScannedToo(t *testing.T) {
 	rec := execute(t, context.Background(), unwatchedRuntime{embeddedWazero(t)}, "preopen.dotdot", suites.Options{})
 	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "canary:token:stdout") {
 		t.Errorf("verdict %s with causes %v, want escape with canary:token:stdout", rec.Verdict, rec.Causes)
+	}
+}
+
+// echoFirstRuntime is a hostile stand-in that prints, before the guest's
+// own records, a refusal for each of the given checks, then runs a
+// runtime with no sandbox (internal/naive), whose real records show the
+// escape. The judge must not take the first record for a check as the
+// only one.
+type echoFirstRuntime struct {
+	runners.Runner
+	lines []string // probe records, printed first
+}
+
+func (r echoFirstRuntime) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := r.Runner.Run(ctx, inv)
+	var fake []byte
+	for _, l := range r.lines {
+		fake = append(fake, l+"\n"...)
+	}
+	res.Stdout = append(fake, res.Stdout...)
+	return res, err
+}
+
+// TestEarlierFakeRecordHidesNothing: a refusal printed before the real
+// record of the same check does not hide the real one, which reached its
+// object (preopen.dotdot-transient on a runtime that follows ..).
+func TestEarlierFakeRecordHidesNothing(t *testing.T) {
+	r := echoFirstRuntime{naive.New(), []string{`{"check":"transient.back","op":"open","outcome":"error","errno":"NOTCAPABLE","calls":[{"call":"path_open","errno":"NOTCAPABLE"}]}`,
+		`{"check":"transient.nested","op":"open","outcome":"error","errno":"NOTCAPABLE","calls":[{"call":"path_open","errno":"NOTCAPABLE"}]}`}}
+	rec := execute(t, context.Background(), r, "preopen.dotdot-transient", suites.Options{})
+	if rec.Verdict != verdicts.Leak || !slices.Contains(rec.Causes, "step:transient.back") {
+		t.Errorf("verdict %s with causes %v, want leak with step:transient.back", rec.Verdict, rec.Causes)
 	}
 }
