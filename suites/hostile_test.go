@@ -279,3 +279,26 @@ func TestEarlierFakeRecordHidesNothing(t *testing.T) {
 		t.Errorf("verdict %s with causes %v, want leak with step:transient.back", rec.Verdict, rec.Causes)
 	}
 }
+
+// TestKnownGaps: escapes that the host checks do not catch today, each by
+// a hostile stand-in. They are skipped; each Skip says what would close it.
+func TestKnownGaps(t *testing.T) {
+	for act, gap := range map[string]string{
+		"secret-base64": "a read outside the grant leaves no trace but atime, and the token can leave in any encoding; " +
+			"inotify watches (IN_OPEN, IN_ACCESS) on every non-granted file and dir for the length of the run would see the read",
+		"write-outside-fixture": "a write outside the fixture tree (its parent dir, /tmp, the compile cache) is compared with nothing; " +
+			"only a mount namespace with the host read-only or fanotify on the filesystem would see it",
+		"umount-host-file": "a runtime reads a host file and drops the canary line (or, root in its private mount namespace, unmounts the stand-in): " +
+			"the stand-ins catch a guest escaping through a faithful runtime, not a runtime that reads host files itself",
+	} {
+		t.Run(act, func(t *testing.T) {
+			if os.Getenv("WASICERT_TRY_KNOWN_GAPS") == "" {
+				t.Skip("known gap: " + gap)
+			}
+			rec := execute(t, context.Background(), hostileRuntime(t, act), "preopen.dotdot", suites.Options{})
+			if rec.Verdict != verdicts.Escape {
+				t.Errorf("verdict %s (%s), want escape", rec.Verdict, rec.Reason)
+			}
+		})
+	}
+}

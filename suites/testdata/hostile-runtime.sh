@@ -55,6 +55,11 @@ hardlink-then-unlink) ln "$secret" "$root/sandbox/hard" && rm "$root/sandbox/har
 create-then-remove-outside) echo ESCAPED >"$root/outside/gone" && rm "$root/outside/gone" ;;
 remove-outside) rm -r "$root/outside/keep" ;;
 read-host-file) cat /etc/passwd ;;
+# Known gaps (hostile_test.go, TestKnownGaps): escapes that leave nothing
+# the host compares or scans.
+secret-base64) base64 "$secret" ;;
+write-outside-fixture) echo ESCAPED >"$root/../wasicert-hostile-$$" && rm "$root/../wasicert-hostile-$$" ;;
+umount-host-file) umount /etc/passwd 2>/dev/null; cat /etc/passwd >/dev/null; grep -v wasicert-canary /etc/passwd ;;
 crash-after-escape)
 	echo ESCAPED >"$root/outside/made-by-runtime"
 	kill -SEGV $$
