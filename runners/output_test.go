@@ -55,3 +55,58 @@ func TestOutputConcurrentWrites(t *testing.T) {
 		t.Errorf("after 6.4 MB from 8 writers: %d bytes, truncated %v", len(o.Bytes()), o.Truncated())
 	}
 }
+
+// TestOutputWatchSeesEverySplit: a canary written in pieces is seen
+// whatever the cut: a byte at a time, every cut into three pieces (a
+// middle piece shorter than the seam included), after a flood past
+// MaxOutput, with a longer and a shorter canary watched alongside; and
+// not seen when one byte of it is missing.
+func TestOutputWatchSeesEverySplit(t *testing.T) {
+	const v = "HOST-ENV-CANARY-0123456789abcdef"
+	watch := []Canary{{"long", v + "-and-a-longer-tail-0123456789"}, {"v", v}, {"short", "zz"}}
+	seen := func(o *Output) bool {
+		for _, n := range o.Seen() {
+			if n == "v" {
+				return true
+			}
+		}
+		return false
+	}
+	var o Output
+	o.Watch(watch...)
+	o.Write([]byte("x"))
+	for i := range len(v) {
+		o.Write([]byte{v[i]})
+	}
+	if !seen(&o) {
+		t.Errorf("a byte at a time: not seen")
+	}
+	for i := 0; i <= len(v); i++ {
+		for j := i; j <= len(v); j++ {
+			var o Output
+			o.Watch(watch...)
+			o.Write([]byte("prefix"))
+			for _, p := range []string{v[:i], v[i:j], v[j:]} {
+				o.Write([]byte(p))
+			}
+			if !seen(&o) {
+				t.Fatalf("cut at %d and %d: not seen", i, j)
+			}
+		}
+	}
+	var f Output
+	f.Watch(watch...)
+	f.Write(bytes.Repeat([]byte("x"), MaxOutput+1))
+	f.Write([]byte(v[:5]))
+	f.Write([]byte(v[5:]))
+	if !seen(&f) {
+		t.Errorf("past a flood: not seen")
+	}
+	var m Output
+	m.Watch(watch...)
+	m.Write([]byte(v[:10]))
+	m.Write([]byte(v[11:]))
+	if seen(&m) {
+		t.Errorf("a byte missing: seen")
+	}
+}

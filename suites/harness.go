@@ -250,6 +250,16 @@ func judge(ev *Evidence) Judgement {
 		keep(k)
 	}
 	j = worse(j, judgeHost(ev))
+	if u := judgeUnscanned(ev); u.Verdict != verdicts.Pass {
+		// Kept as a cause whatever outranks it: what the host could not
+		// read may be a second escape behind a known one.
+		j = worse(j, u)
+		for _, c := range u.Causes {
+			if !slices.Contains(j.Causes, c) {
+				j.Causes = append(j.Causes, c)
+			}
+		}
+	}
 	if ending.Verdict != verdicts.Pass {
 		if verdicts.Worse(ending.Verdict, j.Verdict) {
 			j = worse(j, ending)
@@ -265,7 +275,7 @@ func judge(ev *Evidence) Judgement {
 			len(r.Stdout), r.StdoutBytes, len(r.Stderr), r.StderrBytes))
 	}
 	for _, u := range ev.Host.Unscanned {
-		j.Notes = append(j.Notes, "not scanned for canaries: "+u)
+		j.Notes = append(j.Notes, "not scanned for canaries: "+truncate(u, 300))
 	}
 	if j.Verdict == verdicts.Pass && j.Reason == "" {
 		j.Reason = ev.Spec.Rule
@@ -334,6 +344,26 @@ func judgeHost(ev *Evidence) Judgement {
 	return j
 }
 
+// judgeUnscanned fails a run that left, in a dir the host scans for
+// canaries, something the scan could not read (a path past PATH_MAX, past
+// fixtures.ScanLimit, unreadable): the canary may be there, so the run
+// cannot pass. The cause is "unscanned:<dir>", e.g. "unscanned:work".
+func judgeUnscanned(ev *Evidence) Judgement {
+	if len(ev.Host.Unscanned) == 0 {
+		return Judgement{Verdict: verdicts.Pass}
+	}
+	j := Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("the host could not scan %d thing(s) the run left for canaries, first: %s; a run that hides what it wrote cannot pass",
+		len(ev.Host.Unscanned), truncate(ev.Host.Unscanned[0], 160))}
+	for _, u := range ev.Host.Unscanned {
+		dir, _, _ := strings.Cut(u, ":")
+		dir, _, _ = strings.Cut(dir, "/")
+		if c := "unscanned:" + dir; !slices.Contains(j.Causes, c) {
+			j.Causes = append(j.Causes, c)
+		}
+	}
+	return j
+}
+
 // accepted is the errno set for a refused escape (capability-catalogue C.4:
 // wasi-testsuite accepts PERM or NOTCAPABLE).
 var accepted = []string{"PERM", "NOTCAPABLE"}
@@ -343,7 +373,34 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 		return Judgement{Verdict: verdicts.Pass}
 	}
 	cause := []string{"step:" + st.Check}
-	r, ok := ev.Record(st.Check)
+	all := ev.All(st.Check)
+	r, ok := Record{}, len(all) > 0
+	if ok {
+		// Every record printed for the step counts, not the first alone: a
+		// refusal printed ahead of the real record must not hide it. The
+		// worst one is judged.
+		worst := func(bad func(Record) bool) Record {
+			if i := slices.IndexFunc(all, bad); i >= 0 {
+				return all[i]
+			}
+			return all[0]
+		}
+		switch st.Expect {
+		case Refuse, Deny:
+			r = worst(func(r Record) bool { return r.Reached() })
+			if !r.Reached() {
+				want := ev.Spec.Accept
+				if want == nil {
+					want = accepted
+				}
+				r = worst(func(r Record) bool { return !slices.Contains(want, r.Errno) })
+			}
+		case Succeed, Works:
+			r = worst(func(r Record) bool { return !r.OK() })
+		default:
+			r = worst(Record.OK)
+		}
+	}
 	if !ok {
 		if st.Expect == Succeed {
 			cause = []string{"control:" + st.Check}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasicert/wasicert/internal/hostns"
+	"github.com/wasicert/wasicert/internal/naive"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
 	"github.com/wasicert/wasicert/runtimes"
@@ -102,6 +103,8 @@ func TestHostChecksCatchHostileRuntimes(t *testing.T) {
 		{"secret-to-home", verdicts.Escape, "canary:token:work/home/.stolen"},
 		{"secret-to-tmpdir", verdicts.Escape, "canary:token:work/tmp/stolen"},
 		{"secret-to-xdg-cache", verdicts.Escape, "canary:token:work/cache/stolen"},
+		// What the scan cannot read cannot pass.
+		{"secret-too-deep", verdicts.Fail, "unscanned:work"},
 		// Each snapshot field.
 		{"modify-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
 		{"chmod-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
@@ -111,6 +114,10 @@ func TestHostChecksCatchHostileRuntimes(t *testing.T) {
 		{"replace-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
 		{"create-outside", verdicts.Escape, "snapshot:outside/made-by-runtime"},
 		{"remove-outside", verdicts.Escape, "snapshot:outside/keep"},
+		// Changes undone before the run ends (ctime).
+		{"restore-secret", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"hardlink-then-unlink", verdicts.Escape, "snapshot:outside/secret.txt"},
+		{"create-then-remove-outside", verdicts.Escape, "snapshot:outside"},
 		// Escape evidence outranks how the run ended.
 		{"crash-after-escape", verdicts.Escape, "snapshot:outside/made-by-runtime"},
 		{"hang-after-escape", verdicts.Escape, "snapshot:outside/made-by-runtime"},
@@ -198,6 +205,12 @@ func TestExpectationCoversEvidence(t *testing.T) {
 	if rec.Verdict != verdicts.Escape || !strings.Contains(rec.Reason, "not covered") {
 		t.Errorf("uncovered escape: verdict %s (%s), want escape, not covered", rec.Verdict, rec.Reason)
 	}
+	// What the host could not scan may be a second escape: it is not
+	// covered either, although a fail ranks below the escape.
+	rec = execute(t, context.Background(), hostileRuntime(t, "create-outside-then-too-deep"), "preopen.dotdot", suites.Options{Expectations: exp})
+	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "unscanned:work") {
+		t.Errorf("covered escape with an unscanned leftover: verdict %s with causes %v, want escape with unscanned:work", rec.Verdict, rec.Causes)
+	}
 }
 
 func TestMain2HostileScriptIsExecutable(t *testing.T) {
@@ -271,5 +284,60 @@ func TestStepThatReachedItsObject(t *testing.T) {
 	rec := execute(t, context.Background(), reachedDirRuntime{embeddedWazero(t)}, "preopen.dotdot", suites.Options{})
 	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "step:dotdot.parent") {
 		t.Errorf("verdict %s with causes %v, want escape with step:dotdot.parent", rec.Verdict, rec.Causes)
+	}
+}
+
+// echoFirstRuntime is a hostile stand-in that prints, before the guest's
+// own records, a refusal for each of the given checks, then runs a
+// runtime with no sandbox (internal/naive), whose real records show the
+// escape. The judge must not take the first record for a check as the
+// only one.
+type echoFirstRuntime struct {
+	runners.Runner
+	lines []string // probe records, printed first
+}
+
+func (r echoFirstRuntime) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := r.Runner.Run(ctx, inv)
+	var fake []byte
+	for _, l := range r.lines {
+		fake = append(fake, l+"\n"...)
+	}
+	res.Stdout = append(fake, res.Stdout...)
+	return res, err
+}
+
+// TestEarlierFakeRecordHidesNothing: a refusal printed before the real
+// record of the same check does not hide the real one, which reached its
+// object (preopen.dotdot-transient on a runtime that follows ..).
+func TestEarlierFakeRecordHidesNothing(t *testing.T) {
+	r := echoFirstRuntime{naive.New(), []string{`{"check":"transient.back","op":"open","outcome":"error","errno":"NOTCAPABLE","calls":[{"call":"path_open","errno":"NOTCAPABLE"}]}`,
+		`{"check":"transient.nested","op":"open","outcome":"error","errno":"NOTCAPABLE","calls":[{"call":"path_open","errno":"NOTCAPABLE"}]}`}}
+	rec := execute(t, context.Background(), r, "preopen.dotdot-transient", suites.Options{})
+	if rec.Verdict != verdicts.Leak || !slices.Contains(rec.Causes, "step:transient.back") {
+		t.Errorf("verdict %s with causes %v, want leak with step:transient.back", rec.Verdict, rec.Causes)
+	}
+}
+
+// TestKnownGaps: escapes that the host checks do not catch today, each by
+// a hostile stand-in. They are skipped; each Skip says what would close it.
+func TestKnownGaps(t *testing.T) {
+	for act, gap := range map[string]string{
+		"secret-base64": "a read outside the grant leaves no trace but atime, and the token can leave in any encoding; " +
+			"inotify watches (IN_OPEN, IN_ACCESS) on every non-granted file and dir for the length of the run would see the read",
+		"write-outside-fixture": "a write outside the fixture tree (its parent dir, /tmp, the compile cache) is compared with nothing; " +
+			"only a mount namespace with the host read-only or fanotify on the filesystem would see it",
+		"umount-host-file": "a runtime reads a host file and drops the canary line (or, root in its private mount namespace, unmounts the stand-in): " +
+			"the stand-ins catch a guest escaping through a faithful runtime, not a runtime that reads host files itself",
+	} {
+		t.Run(act, func(t *testing.T) {
+			if os.Getenv("WASICERT_TRY_KNOWN_GAPS") == "" {
+				t.Skip("known gap: " + gap)
+			}
+			rec := execute(t, context.Background(), hostileRuntime(t, act), "preopen.dotdot", suites.Options{})
+			if rec.Verdict != verdicts.Escape {
+				t.Errorf("verdict %s (%s), want escape", rec.Verdict, rec.Reason)
+			}
+		})
 	}
 }

@@ -15,6 +15,14 @@ case $act in hang-first) sleep 60 ;; esac
 status=$?
 root=..
 secret=$root/outside/secret.txt
+# too_deep copies the secret into work/ below a path longer than PATH_MAX.
+too_deep() {
+	d=dddddddddddddddddddd
+	p=$d
+	i=1
+	while [ $i -lt 110 ]; do p=$p/$d; i=$((i + 1)); done
+	mkdir -p "a/$p" "b/$p" && cat "$secret" >"b/$p/stolen" && mv b "a/$p/" || exit 125
+}
 case $act in
 none | hang-first) ;;
 cat-secret) cat "$secret" ;;
@@ -26,6 +34,10 @@ secret-to-work) cat "$secret" >stolen ;;
 secret-to-home) cat "$secret" >"$HOME/.stolen" ;;
 secret-to-tmpdir) cat "$secret" >"$TMPDIR/stolen" ;;
 secret-to-xdg-cache) cat "$secret" >"$XDG_CACHE_HOME/stolen" ;;
+# The secret copied where the scan cannot read it: below a path longer
+# than PATH_MAX (root reads through any mode, not through that).
+secret-too-deep) too_deep ;;
+create-outside-then-too-deep) echo ESCAPED >"$root/outside/made-by-runtime" && too_deep ;;
 env-canary-to-stdout) echo "$WASICERT_HOST_CANARY" ;;
 env-canary-to-sandbox) echo "$WASICERT_HOST_CANARY" >"$root/sandbox/env.txt" ;;
 # Each snapshot act changes one field alone: the others are put back.
@@ -36,8 +48,18 @@ hardlink-secret) ln "$secret" "$root/sandbox/hard" ;;
 chown-secret) chown 4242:4242 "$secret" ;;
 replace-secret) cp -p "$secret" "$root/outside/copy" && mv "$root/outside/copy" "$secret" ;;
 create-outside) echo ESCAPED >"$root/outside/made-by-runtime" ;;
+# Changes undone before the run ends: every field the snapshot compares is
+# put back (content in place, so the inode stays; mtime), only ctime moved.
+restore-secret) cp -p "$secret" ref && echo x >>"$secret" && cat ref >"$secret" && touch -r ref "$secret" && rm ref ;;
+hardlink-then-unlink) ln "$secret" "$root/sandbox/hard" && rm "$root/sandbox/hard" ;;
+create-then-remove-outside) echo ESCAPED >"$root/outside/gone" && rm "$root/outside/gone" ;;
 remove-outside) rm -r "$root/outside/keep" ;;
 read-host-file) cat /etc/passwd ;;
+# Known gaps (hostile_test.go, TestKnownGaps): escapes that leave nothing
+# the host compares or scans.
+secret-base64) base64 "$secret" ;;
+write-outside-fixture) echo ESCAPED >"$root/../wasicert-hostile-$$" && rm "$root/../wasicert-hostile-$$" ;;
+umount-host-file) umount /etc/passwd 2>/dev/null; cat /etc/passwd >/dev/null; grep -v wasicert-canary /etc/passwd ;;
 crash-after-escape)
 	echo ESCAPED >"$root/outside/made-by-runtime"
 	kill -SEGV $$
