@@ -3,6 +3,8 @@
 #               writes out/wazero/{junit.xml,summary.json,ginkgo.json,results.jsonl}
 #   make test   install what the tests need (apt toolchain, ginkgo CLI), then
 #               run every test; .ci/run calls this
+#   make docs   measure the findings matrix and write README.md's generated
+#               sections (spec table, labels, findings) and docs/findings/
 SHELL := /bin/bash
 GO ?= go
 OUT ?= out
@@ -15,11 +17,12 @@ BENCH_COUNT ?= 6
 include probes/probes.mk
 include ci/runtimes/runtimes.mk
 
-# The runtimes `make test` must run the capability suite on (issue 3).
+# The runtimes `make test` runs the capability suite on: a missing one fails
+# the matrix, so a broken install cannot pass as "not installed".
 MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-confined,wazero-cli,wasmtime,wasmer,node,bun
 
 .DEFAULT_GOAL := build
-.PHONY: build run test deps ginkgo vet unit e2e matrix containerd bench bench-containers
+.PHONY: build run test deps ginkgo vet unit e2e matrix docs containerd bench bench-containers
 
 build:
 	$(GO) build -o bin/wasicert ./cmd/wasicert
@@ -51,9 +54,19 @@ e2e: $(GINKGO)
 	test -s $(OUT)/e2e/junit.xml && test -s $(OUT)/e2e/ginkgo.json
 
 # matrix: the capability suite on every runtime that installs here, side by
-# side; fails if one of them is missing or fails beyond its expectations.
+# side; fails if one of them is missing or fails beyond its expectations, or
+# if what it measured differs from the README's findings (docs/findings/).
 matrix: build
 	./bin/wasicert matrix --runtimes $(MATRIX_RUNTIMES) --out $(OUT)/matrix
+	$(GO) run ./internal/docgen check $(OUT)/matrix/matrix.json
+
+# docs: the same matrix run, kept as docs/findings/matrix.json (less what
+# varies from run to run), and README.md's generated sections written from
+# it and from the catalogue. Commit both; `go test ./internal/docgen` fails
+# when README.md is stale.
+docs: build runtimes
+	./bin/wasicert matrix --runtimes $(MATRIX_RUNTIMES) --out $(OUT)/matrix
+	$(GO) run ./internal/docgen findings $(OUT)/matrix/matrix.json
 
 # containerd: the catalogue through our shim on a private containerd 1.6 and
 # 2.x (installed on first use), as root; skipped with one line otherwise.

@@ -17,6 +17,7 @@ require (
 	github.com/opencontainers/runtime-spec v1.2.1
 	github.com/tetratelabs/wazero v1.12.0
 	github.com/wasmerio/wasmer-go v1.0.4
+	github.com/yuin/goldmark v1.4.13
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/sys v0.46.0
 	google.golang.org/protobuf v1.36.7

@@ -113,7 +113,14 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "\nMeasured on %s/%s, kernel %s, fixtures on %s. ", m.Host.OS, m.Host.Arch, m.Host.Kernel, m.Host.FixtureFS)
+	fmt.Fprintf(&b, "\nMeasured on %s/%s", m.Host.OS, m.Host.Arch)
+	if m.Host.Kernel != "" { // left out of the committed findings, which must not depend on the host's kernel build
+		fmt.Fprintf(&b, ", kernel %s", m.Host.Kernel)
+	}
+	if m.Host.FixtureFS != "" {
+		fmt.Fprintf(&b, ", fixtures on %s", m.Host.FixtureFS)
+	}
+	b.WriteString(". ")
 	b.WriteString("Cells: the verdict before expectations, then the errnos the runtime answered (non-success calls, in order). `\\*` marks a known deviation recorded in the runtime's expectations file.\n")
 	for _, r := range m.Runtimes {
 		if r.Status != "ran" {

@@ -34,7 +34,7 @@ BUN        := $(BUN_DIR)/node_modules/bun/bin/bun.exe
 workers: worker-wasmtime worker-wasmer
 
 # One executable per cgo engine: wasmtime-go and wasmer-go cannot be linked
-# into one binary (both define the wasm C API; see runtimes.md).
+# into one binary (both define the wasm C API; RATIONALE.md, "Runtimes and isolation").
 worker-wasmtime:
 	cd $(REPO_ROOT) && CGO_ENABLED=1 $(GO) build -o $(WASICERT_BIN)/wasicert-worker-wasmtime ./cmd/wasicert-worker-wasmtime
 
