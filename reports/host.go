@@ -8,7 +8,7 @@ import (
 )
 
 // Host says where a run was measured: results can differ by architecture,
-// kernel (openat2) and the fixture's file system (capability-catalogue E.3).
+// kernel (openat2) and the fixture's file system.
 type Host struct {
 	OS     string `json:"os"`
 	Arch   string `json:"arch"`

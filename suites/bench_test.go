@@ -16,7 +16,7 @@ import (
 // verdict: everything but the run) and of the runtime's instantiate-and-run
 // time, measured in the same iterations.
 //
-// Targets (issue 2): the suite under 5 s on 2 cores; harness overhead under
+// Targets: the suite under 5 s on 2 cores; harness overhead under
 // 5 ms per spec (median).
 //
 // It runs twice side by side: fixtures in the system temp dir (here ext4)

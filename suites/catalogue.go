@@ -296,7 +296,7 @@ func preopenSpecs() []Spec {
 }
 
 // readOnlyErrnos are the answers that refuse a write to a read-only preopen
-// (capability-catalogue D.1): the escape errnos plus POSIX's own.
+// (RATIONALE.md, Verdicts): the escape errnos plus POSIX's own.
 var readOnlyErrnos = []string{"PERM", "NOTCAPABLE", "ROFS", "ACCES", "BADF"}
 
 // readOnlyPlan grants the sandbox and the read-only dir, and proves the

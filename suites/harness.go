@@ -364,7 +364,7 @@ func judgeUnscanned(ev *Evidence) Judgement {
 	return j
 }
 
-// accepted is the errno set for a refused escape (capability-catalogue C.4:
+// accepted is the errno set for a refused escape (RATIONALE.md, Verdicts;
 // wasi-testsuite accepts PERM or NOTCAPABLE).
 var accepted = []string{"PERM", "NOTCAPABLE"}
 

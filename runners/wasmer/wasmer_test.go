@@ -60,7 +60,7 @@ func TestTiming(t *testing.T) {
 }
 
 // TestGuestMakesWasmerPanic: with a host symlink to an absolute path in the
-// preopen, opening it makes wasmer-go 1.0.4 panic (runtimes.md); the worker
+// preopen, opening it makes wasmer-go 1.0.4 panic (RATIONALE.md, Runtimes and isolation); the worker
 // process dies and the run is a Result, not a harness failure.
 func TestGuestMakesWasmerPanic(t *testing.T) {
 	const fsProbe = "/work/main/probes/fs.wasm"
