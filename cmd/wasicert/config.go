@@ -10,21 +10,22 @@ import (
 
 // runtimeConfigs are the user's command-template files (--runtime-config),
 // each registering one more runtime by name.
-var runtimeConfigs stringList
+type runtimeConfigs []string
 
-type stringList []string
+func (s *runtimeConfigs) String() string     { return strings.Join(*s, ",") }
+func (s *runtimeConfigs) Set(v string) error { *s = append(*s, v); return nil }
 
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-func addRuntimeConfigFlag(fs *flag.FlagSet) {
-	fs.Var(&runtimeConfigs, "runtime-config", "register the runtime described by this command-template `FILE` (repeatable; see runtimes/*.yaml)")
+// addRuntimeConfigFlag defines --runtime-config on fs and returns the files
+// it collects.
+func addRuntimeConfigFlag(fs *flag.FlagSet) *runtimeConfigs {
+	files := &runtimeConfigs{}
+	fs.Var(files, "runtime-config", "register the runtime described by this command-template `FILE` (repeatable; see runtimes/*.yaml)")
+	return files
 }
 
-// loadRuntimeConfigs registers every --runtime-config file; a bad file is
-// a one-line usage error.
-func loadRuntimeConfigs() error {
-	for _, f := range runtimeConfigs {
+// load registers every file; a bad file is a one-line usage error.
+func (s *runtimeConfigs) load() error {
+	for _, f := range *s {
 		if _, err := cli.RegisterFile(f); err != nil {
 			return usageError{err.Error()}
 		}
@@ -32,10 +33,10 @@ func loadRuntimeConfigs() error {
 	return nil
 }
 
-// runtimeConfigArgs passes the same files on to a child wasicert.
-func runtimeConfigArgs() []string {
+// args passes the same files on to a child wasicert.
+func (s *runtimeConfigs) args() []string {
 	var out []string
-	for _, f := range runtimeConfigs {
+	for _, f := range *s {
 		abs, err := filepath.Abs(f)
 		if err != nil {
 			abs = f

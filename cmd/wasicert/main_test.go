@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -17,6 +21,7 @@ import (
 
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/framework"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -600,4 +605,77 @@ expectations:
 	if !strings.Contains(r.stdout, "remove the expectation") {
 		t.Errorf("the summary does not say to remove the stale expectation:\n%s", r.stdout)
 	}
+}
+
+// TestRunCatalogueMatchesRun: framework.RunCatalogue, the in-process entry
+// point without ginkgo, gives every spec the verdict `wasicert run` gives
+// it, and writes a JUnit report with the same test cases and outcomes.
+func TestRunCatalogueMatchesRun(t *testing.T) {
+	dir := t.TempDir()
+	viaRun, inProc := filepath.Join(dir, "run"), filepath.Join(dir, "in-process")
+	if r := wasicert(t, "run", "--results", filepath.Join(viaRun, "results.jsonl"), "--junit", filepath.Join(viaRun, "junit.xml")); r.code != exitPass {
+		t.Fatalf("wasicert run: exit %d: %s", r.code, r.stderr)
+	}
+	res, err := framework.RunCatalogue(context.Background(), framework.Config{Runtime: "wazero", JUnit: filepath.Join(inProc, "junit.xml"), Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := reports.ReadStream(filepath.Join(viaRun, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdictsOf := func(rs []verdicts.Record) map[string]string {
+		m := map[string]string{}
+		for _, r := range rs {
+			m[r.Spec] = string(r.Verdict) + "/" + string(r.Actual)
+		}
+		return m
+	}
+	if a, b := verdictsOf(recs), verdictsOf(res.Records); !maps.Equal(a, b) || len(a) != len(suites.Catalogue()) {
+		t.Errorf("verdicts differ:\nwasicert run: %v\nRunCatalogue: %v", a, b)
+	}
+	if a, b := junitCases(t, filepath.Join(viaRun, "junit.xml")), junitCases(t, filepath.Join(inProc, "junit.xml")); !maps.Equal(a, b) || len(a) != len(suites.Catalogue()) {
+		t.Errorf("JUnit test cases differ:\nwasicert run: %v\nRunCatalogue: %v", a, b)
+	}
+}
+
+// junitCases maps each JUnit test case's name to its status and its
+// skip or failure message.
+func junitCases(t *testing.T, path string) map[string]string {
+	t.Helper()
+	var doc struct {
+		Cases []struct {
+			Name    string `xml:"name,attr"`
+			Status  string `xml:"status,attr"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"failure"`
+		} `xml:"testsuite>testcase"`
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	canary := regexp.MustCompile(`CANARY-[0-9a-f]+`)
+	out := map[string]string{}
+	for _, c := range doc.Cases {
+		if !strings.HasPrefix(c.Name, "[It]") {
+			continue // ginkgo's suite nodes
+		}
+		v := c.Status
+		if c.Skipped != nil {
+			v += ": " + canary.ReplaceAllString(c.Skipped.Message, "CANARY")
+		}
+		if c.Failure != nil {
+			v += ": " + canary.ReplaceAllString(c.Failure.Message, "CANARY")
+		}
+		out[c.Name] = v
+	}
+	return out
 }

@@ -21,11 +21,10 @@ import (
 	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/framework"
 
-	// The compiled-in suites.
-	_ "github.com/wasicert/wasicert/suites/capability"
+	// The compiled-in suite.
+	"github.com/wasicert/wasicert/suites/capability"
 )
 
 // failT collects the suite's failure for RunSpecs outside `go test`.
@@ -35,7 +34,7 @@ func (t *failT) Fail() { t.failed = true }
 
 func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	fs := newFlags("run")
-	cfg := &framework.Current
+	var cfg framework.Config
 	fs.StringVar(&cfg.Runtime, "runtime", "wazero", "runtime under test (wasicert runtimes lists them)")
 	fs.StringVar(&cfg.JUnit, "junit", "", "write ginkgo's JUnit report to `FILE`; the summary JSON goes beside it as summary.json")
 	fs.StringVar(&cfg.GinkgoJSON, "json", "", "write ginkgo's JSON report to `FILE`")
@@ -45,10 +44,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.StringVar(&cfg.ExpectationsFile, "expectations", "", "use this expectations `FILE` instead of the shipped one")
 	fs.StringVar(&cfg.FixtureDir, "fixture-dir", "", "parent `DIR` of the per-spec fixtures (default: the system temp dir)")
 	fs.DurationVar(&cfg.Timeout, "timeout", runners.DefaultTimeout, "timeout of one probe run")
-	labelFilter := fs.String("label-filter", "", "run only specs whose labels match `EXPR` (ginkgo syntax, e.g. 'Area:preopen && Severity:escape')")
-	focus := fs.String("focus", "", "run only specs whose ID or rule matches `REGEXP`")
+	fs.StringVar(&cfg.LabelFilter, "label-filter", "", "run only specs whose labels match `EXPR` (ginkgo syntax, e.g. 'Area:preopen && Severity:escape')")
+	fs.StringVar(&cfg.Focus, "focus", "", "run only specs whose ID or rule matches `REGEXP`")
 	verbose := fs.Bool("v", false, "verbose: print each spec as it runs")
-	addRuntimeConfigFlag(fs)
+	runtimeConfigs := addRuntimeConfigFlag(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
 	}
@@ -56,10 +55,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	if cfg.Timeout <= 0 {
 		return exitUsage, usagef("run: --timeout must be positive, got %s", cfg.Timeout)
 	}
-	if err := checkFilters("run", *labelFilter, *focus); err != nil {
+	if err := checkFilters("run", cfg.LabelFilter, cfg.Focus); err != nil {
 		return exitUsage, err
 	}
-	if err := loadRuntimeConfigs(); err != nil {
+	if err := runtimeConfigs.load(); err != nil {
 		return exitUsage, err
 	}
 	if cfg.Summary == "" && cfg.JUnit != "" {
@@ -85,12 +84,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	if err := verifyProbes(); err != nil {
 		return exitUsage, usageError{err.Error()}
 	}
-	if err := framework.Prepare(); err != nil {
+	// The runtime is opened here, so that a set-up error is one line and
+	// exit 2; the suite runs on it and it is closed after the suite.
+	sess, err := framework.Open(cfg)
+	if err != nil {
 		if errors.Is(err, runners.ErrNotInstalled) {
 			return exitUsage, usagef("runtime %s is not installed: %v", cfg.Runtime, err)
 		}
 		return exitUsage, usageError{err.Error()}
 	}
+	defer sess.Close()
+	cfg.Runner = sess.Runner()
 	cfg.Out = stdout
 	cfg.RunID = framework.NewRunID()
 
@@ -109,25 +113,31 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	default:
 	}
 
+	capability.Declare(cfg)
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
-	suiteCfg.LabelFilter = *labelFilter
-	if *focus != "" {
-		suiteCfg.FocusStrings = []string{*focus}
+	suiteCfg.LabelFilter = cfg.LabelFilter
+	if cfg.Focus != "" {
+		suiteCfg.FocusStrings = []string{cfg.Focus}
 	}
 	suiteCfg.Timeout = 2 * time.Hour
 	reporterCfg.Verbose = *verbose
 	reporterCfg.Succinct = !*verbose
 	t := &failT{}
 	ginkgo.RunSpecs(t, "wasicert capability suite ("+cfg.Runtime+")", suiteCfg, reporterCfg)
+	code := exitPass
+	if t.failed {
+		code = exitFail
+	}
+	if err := sess.Close(); err != nil {
+		fmt.Fprintln(stderr, "wasicert: "+err.Error())
+		code = exitFail
+	}
 	select {
 	case <-sigs:
 		return exitInterrupted, nil
 	default:
 	}
-	if t.failed {
-		return exitFail, nil
-	}
-	return exitPass, nil
+	return code, nil
 }
 
 // checkFilters checks a ginkgo label expression and a focus regexp, so that
@@ -201,14 +211,13 @@ func cmdList(args []string, stdout io.Writer) error {
 	if err := checkFilters("list", *labelFilter, *focus); err != nil {
 		return err
 	}
-	filter, _ := types.ParseLabelFilter(*labelFilter)
-	focusRE := regexp.MustCompile(*focus) // checked above
+	specs, err := framework.Select(*labelFilter, *focus)
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	for _, s := range suites.Catalogue() {
-		if !filter(s.Labels()) || !focusRE.MatchString(s.ID+": "+s.Rule) {
-			continue
-		}
+	for _, s := range specs {
 		line := specLine{ID: s.ID, Area: string(s.Area), Severity: string(s.Severity), Level: string(s.Level), Labels: s.Labels(), Rule: s.Rule, Ref: s.Ref}
 		for _, f := range s.Requires {
 			line.Requires = append(line.Requires, string(f))

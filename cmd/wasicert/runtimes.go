@@ -49,11 +49,11 @@ func probeRuntime(name string) (runtimeLine, runners.Runner) {
 func cmdRuntimes(args []string, stdout io.Writer) error {
 	fs := newFlags("runtimes")
 	asJSON := fs.Bool("json", false, "print one JSON object per runtime")
-	addRuntimeConfigFlag(fs)
+	runtimeConfigs := addRuntimeConfigFlag(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return err
 	}
-	if err := loadRuntimeConfigs(); err != nil {
+	if err := runtimeConfigs.load(); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(stdout)
@@ -94,14 +94,14 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 	only := fs.String("runtimes", "", "comma-separated runtimes (default: every installed runtime)")
 	labelFilter := fs.String("label-filter", "", "run only specs whose labels match `EXPR`")
 	timeout := fs.Duration("timeout", runners.DefaultTimeout, "timeout of one probe run")
-	addRuntimeConfigFlag(fs)
+	runtimeConfigs := addRuntimeConfigFlag(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
 	}
 	if err := checkFilters("matrix", *labelFilter, ""); err != nil {
 		return exitUsage, err
 	}
-	if err := loadRuntimeConfigs(); err != nil {
+	if err := runtimeConfigs.load(); err != nil {
 		return exitUsage, err
 	}
 	if err := reports.CheckWritable(filepath.Join(*out, "matrix.md")); err != nil {
@@ -151,7 +151,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 		if *labelFilter != "" {
 			runArgs = append(runArgs, "--label-filter", *labelFilter)
 		}
-		runArgs = append(runArgs, runtimeConfigArgs()...)
+		runArgs = append(runArgs, runtimeConfigs.args()...)
 		t0 := time.Now()
 		var log bytes.Buffer
 		cmd := exec.Command(self, runArgs...)
