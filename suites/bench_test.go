@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 )
 
 // BenchmarkCapabilitySuite runs the whole catalogue on embedded wazero (warm
@@ -33,7 +34,7 @@ func BenchmarkCapabilitySuite(b *testing.B) {
 
 func benchSuite(b *testing.B, fixtureDir string) {
 	r := embeddedWazero(b)
-	specs := suites.Catalogue()
+	specs := catalogue.All()
 	// Warm the compile cache and the probe files once, as a real run does.
 	for _, s := range specs[:1] {
 		if _, err := suites.Execute(context.Background(), s, suites.Options{Runner: r, FixtureDir: fixtureDir}); err != nil {

@@ -2,9 +2,7 @@ package suites
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"time"
@@ -41,12 +39,10 @@ type Evidence struct {
 	StartErr error
 	// Interrupted says the caller's context ended during the run.
 	Interrupted bool
-	Records     []Record
+	// Lines are the probe's records, as it printed them (the guest's word).
+	Lines []probes.Line
 	// Junk are stdout lines that are not probe records.
 	Junk []string
-	// ClientData is what the host-side client received (socket specs).
-	ClientData string
-	ClientErr  error
 	// Implicit and Injected are what the runner's platform grants by design
 	// (runners.Platform): preopens before the Invocation's, and env entries.
 	Implicit, Injected []string
@@ -55,20 +51,20 @@ type Evidence struct {
 	Host fixtures.Report
 }
 
-// Record returns the first record printed for check.
-func (ev *Evidence) Record(check string) (Record, bool) {
-	for _, r := range ev.Records {
+// Line returns the first record printed for check.
+func (ev *Evidence) Line(check string) (probes.Line, bool) {
+	for _, r := range ev.Lines {
 		if r.Check == check {
 			return r, true
 		}
 	}
-	return Record{}, false
+	return probes.Line{}, false
 }
 
-// All returns every record printed for check, in order.
-func (ev *Evidence) All(check string) []Record {
-	var out []Record
-	for _, r := range ev.Records {
+// LinesFor returns every record printed for check, in order.
+func (ev *Evidence) LinesFor(check string) []probes.Line {
+	var out []probes.Line
+	for _, r := range ev.Lines {
 		if r.Check == check {
 			out = append(out, r)
 		}
@@ -136,40 +132,21 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	if p, ok := o.Runner.(runners.Platform); ok {
 		ev.Implicit, ev.Injected = p.ImplicitPreopens(), p.InjectedEnv()
 	}
-	var clientDone chan struct{}
-	if plan.Listen {
-		addr, err := freeLoopbackAddr()
-		if err != nil {
-			return rec, err
-		}
-		inv.Listeners = []runners.Listener{{Addr: addr}}
-		ev.Invocation = inv
-		if plan.Client != nil {
-			clientDone = make(chan struct{})
-			go func() {
-				defer close(clientDone)
-				ev.ClientData, ev.ClientErr = plan.Client(addr, fx)
-			}()
+	// The actors ready themselves and wrap the run; Execute knows none of
+	// them (a listener and its client, a signal).
+	st := &Stage{Runner: o.Runner, Fixture: fx, Invocation: &inv}
+	run := RunFunc(o.Runner.Run)
+	for _, a := range plan.Actors {
+		if run, err = a.Act(st, run); err != nil {
+			return rec, fmt.Errorf("%s: %w", spec.ID, err)
 		}
 	}
-
-	var res runners.Result
-	if plan.Signal != 0 {
-		sig, ok := o.Runner.(runners.Signaller)
-		if !ok {
-			return rec, fmt.Errorf("runtime %s claims feature %q but cannot deliver signals", o.Runner.Name(), runners.FeatureSignal)
-		}
-		res, err = sig.RunWithSignal(ctx, inv, plan.Signal, plan.SignalAfter)
-	} else {
-		res, err = o.Runner.Run(ctx, inv)
-	}
-	if clientDone != nil {
-		<-clientDone // also on error: the client must not outlive the spec
-	}
+	ev.Invocation = inv
+	res, err := run(ctx, inv)
 	// Whatever happened, the host looks: a runtime that escapes and then
 	// fails to start, crashes, hangs or is interrupted is still caught.
 	ev.Result, ev.StartErr, ev.Interrupted = res, err, ctx.Err() != nil
-	ev.Records, ev.Junk = ParseRecords(res.Stdout)
+	ev.Lines, ev.Junk = probes.ParseLines(res.Stdout)
 	ev.Host = fx.Check(res.Stdout, res.Stderr)
 
 	j := judge(ev)
@@ -180,8 +157,8 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 		rec.Ended = "start-error"
 	}
 	rec.Checks = checksActive(ev)
-	for _, r := range ev.Records {
-		call := verdicts.Call{Check: r.Check, Op: r.Op, Call: r.Call, Outcome: r.Outcome, Errno: r.Errno, Data: truncate(r.Data, 256)}
+	for _, r := range ev.Lines {
+		call := verdicts.Call{Check: r.Check, Op: r.Op, Call: r.Call, Outcome: r.Outcome, Errno: r.Errno, Data: probes.Truncate(r.Data, 256)}
 		for _, c := range r.Calls {
 			call.Calls = append(call.Calls, c.Call+"="+c.Errno)
 		}
@@ -236,7 +213,7 @@ func judge(ev *Evidence) Judgement {
 	j := Judgement{Verdict: verdicts.Pass}
 	keep := func(k Judgement) {
 		if complete || k.Verdict == verdicts.Escape || k.Verdict == verdicts.Leak {
-			j = worse(j, k)
+			j = Worse(j, k)
 		}
 	}
 	for _, st := range ev.Plan.Steps {
@@ -249,11 +226,11 @@ func judge(ev *Evidence) Judgement {
 		}
 		keep(k)
 	}
-	j = worse(j, judgeHost(ev))
+	j = Worse(j, judgeHost(ev))
 	if u := judgeUnscanned(ev); u.Verdict != verdicts.Pass {
 		// Kept as a cause whatever outranks it: what the host could not
 		// read may be a second escape behind a known one.
-		j = worse(j, u)
+		j = Worse(j, u)
 		for _, c := range u.Causes {
 			if !slices.Contains(j.Causes, c) {
 				j.Causes = append(j.Causes, c)
@@ -262,7 +239,7 @@ func judge(ev *Evidence) Judgement {
 	}
 	if ending.Verdict != verdicts.Pass {
 		if verdicts.Worse(ending.Verdict, j.Verdict) {
-			j = worse(j, ending)
+			j = Worse(j, ending)
 		} else {
 			j.Notes = append(j.Notes, "the run also ended badly: "+ending.Reason)
 		}
@@ -275,7 +252,7 @@ func judge(ev *Evidence) Judgement {
 			len(r.Stdout), r.StdoutBytes, len(r.Stderr), r.StderrBytes))
 	}
 	for _, u := range ev.Host.Unscanned {
-		j.Notes = append(j.Notes, "not scanned for canaries: "+truncate(u, 300))
+		j.Notes = append(j.Notes, "not scanned for canaries: "+probes.Truncate(u, 300))
 	}
 	if j.Verdict == verdicts.Pass && j.Reason == "" {
 		j.Reason = ev.Spec.Rule
@@ -330,7 +307,7 @@ func judgeHost(ev *Evidence) Judgement {
 		if s.Escape() {
 			v = verdicts.Escape
 		}
-		j = worse(j, Judgement{Verdict: v, Reason: "canary: " + s.String(), Causes: []string{"canary:" + s.Canary + ":" + s.Where}})
+		j = Worse(j, Judgement{Verdict: v, Reason: "canary: " + s.String(), Causes: []string{"canary:" + s.Canary + ":" + s.Where}})
 	}
 	if len(ev.Host.Changes) > 0 {
 		k := Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + fixtures.Report{Changes: ev.Host.Changes}.String()}
@@ -339,7 +316,7 @@ func judgeHost(ev *Evidence) Judgement {
 				k.Causes = append(k.Causes, cause)
 			}
 		}
-		j = worse(j, k)
+		j = Worse(j, k)
 	}
 	return j
 }
@@ -353,7 +330,7 @@ func judgeUnscanned(ev *Evidence) Judgement {
 		return Judgement{Verdict: verdicts.Pass}
 	}
 	j := Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("the host could not scan %d thing(s) the run left for canaries, first: %s; a run that hides what it wrote cannot pass",
-		len(ev.Host.Unscanned), truncate(ev.Host.Unscanned[0], 160))}
+		len(ev.Host.Unscanned), probes.Truncate(ev.Host.Unscanned[0], 160))}
 	for _, u := range ev.Host.Unscanned {
 		dir, _, _ := strings.Cut(u, ":")
 		dir, _, _ = strings.Cut(dir, "/")
@@ -373,13 +350,13 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 		return Judgement{Verdict: verdicts.Pass}
 	}
 	cause := []string{"step:" + st.Check}
-	all := ev.All(st.Check)
-	r, ok := Record{}, len(all) > 0
+	all := ev.LinesFor(st.Check)
+	r, ok := probes.Line{}, len(all) > 0
 	if ok {
 		// Every record printed for the step counts, not the first alone: a
 		// refusal printed ahead of the real record must not hide it. The
 		// worst one is judged.
-		worst := func(bad func(Record) bool) Record {
+		worst := func(bad func(probes.Line) bool) probes.Line {
 			if i := slices.IndexFunc(all, bad); i >= 0 {
 				return all[i]
 			}
@@ -387,25 +364,25 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 		}
 		switch st.Expect {
 		case Refuse, Deny:
-			r = worst(func(r Record) bool { return r.Reached() })
+			r = worst(func(r probes.Line) bool { return r.Reached() })
 			if !r.Reached() {
 				want := ev.Spec.Accept
 				if want == nil {
 					want = accepted
 				}
-				r = worst(func(r Record) bool { return !slices.Contains(want, r.Errno) })
+				r = worst(func(r probes.Line) bool { return !slices.Contains(want, r.Errno) })
 			}
 		case Succeed, Works:
-			r = worst(func(r Record) bool { return !r.OK() })
+			r = worst(func(r probes.Line) bool { return !r.OK() })
 		default:
-			r = worst(Record.OK)
+			r = worst(probes.Line.OK)
 		}
 	}
 	if !ok {
 		if st.Expect == Succeed {
 			cause = []string{"control:" + st.Check}
 		}
-		return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe printed no record for %s (%s)", st.Check, describeStep(st)), Causes: cause}
+		return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe printed no record for %s (%s)", st.Check, st.String()), Causes: cause}
 	}
 	switch st.Expect {
 	case Refuse, Deny:
@@ -417,14 +394,14 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 			if !r.OK() {
 				how = fmt.Sprintf("reached its object (%s)", r.CallsString())
 			}
-			return Judgement{Verdict: ev.Spec.Severity.violation(), Reason: fmt.Sprintf("%s: %s %s%s", st.Check, describeStep(st), how, dataSuffix(r.Data)), Causes: cause}
+			return Judgement{Verdict: ev.Spec.Severity.Violation(), Reason: fmt.Sprintf("%s: %s %s%s", st.Check, st.String(), how, dataSuffix(r.Data)), Causes: cause}
 		}
 		want := ev.Spec.Accept
 		if want == nil {
 			want = accepted
 		}
 		if st.Expect == Refuse && !slices.Contains(want, r.Errno) {
-			msg := fmt.Sprintf("%s: %s answered %s, outside {%s}", st.Check, describeStep(st), r.Errno, strings.Join(want, ", "))
+			msg := fmt.Sprintf("%s: %s answered %s, outside {%s}", st.Check, st.String(), r.Errno, strings.Join(want, ", "))
 			if ev.Spec.StrictErrno {
 				return Judgement{Verdict: verdicts.Fail, Reason: msg, Causes: cause}
 			}
@@ -436,11 +413,11 @@ func judgeStep(ev *Evidence, st Step) Judgement {
 		}
 	case Succeed:
 		if !r.OK() {
-			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("control %s: %s failed with %s: the runtime refuses what it was granted, so its refusals prove nothing", st.Check, describeStep(st), r.Errno), Causes: []string{"control:" + st.Check}}
+			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("control %s: %s failed with %s: the runtime refuses what it was granted, so its refusals prove nothing", st.Check, st.String(), r.Errno), Causes: []string{"control:" + st.Check}}
 		}
 	case Works:
 		if !r.OK() {
-			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: %s failed with %s, but it was granted", st.Check, describeStep(st), r.Errno), Causes: cause}
+			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: %s failed with %s, but it was granted", st.Check, st.String(), r.Errno), Causes: cause}
 		}
 	}
 	return Judgement{Verdict: verdicts.Pass}
@@ -477,7 +454,7 @@ func dataSuffix(data string) string {
 	if data == "" {
 		return ""
 	}
-	return fmt.Sprintf(", returning %q", truncate(data, 80))
+	return fmt.Sprintf(", returning %q", probes.Truncate(data, 80))
 }
 
 func stderrTail(stderr []byte) string {
@@ -486,31 +463,5 @@ func stderrTail(stderr []byte) string {
 		return ""
 	}
 	lines := strings.Split(s, "\n")
-	return "; stderr: " + truncate(lines[len(lines)-1], 160)
-}
-
-// freeLoopbackAddr picks a free TCP port on 127.0.0.1 for a preopened listener.
-func freeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("no free loopback port for a listener: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// dialRetry connects to addr until it answers or the deadline passes: the
-// runtime makes the listener only when it starts the guest.
-func dialRetry(addr string, within time.Duration) (net.Conn, error) {
-	deadline := time.Now().Add(within)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			return c, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, errors.New("no listener answered at " + addr + ": " + err.Error())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return "; stderr: " + probes.Truncate(lines[len(lines)-1], 160)
 }

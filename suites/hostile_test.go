@@ -15,6 +15,7 @@ import (
 	"github.com/wasicert/wasicert/runners/cli"
 	"github.com/wasicert/wasicert/runtimes"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -63,7 +64,7 @@ func hostileRuntime(t *testing.T, act string) runners.Runner {
 
 func execute(t *testing.T, ctx context.Context, r runners.Runner, specID string, o suites.Options) verdicts.Record {
 	t.Helper()
-	spec, ok := suites.Lookup(specID)
+	spec, ok := catalogue.Lookup(specID)
 	if !ok {
 		t.Fatalf("no spec %s", specID)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/wazero"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -35,7 +36,7 @@ func failing(t *testing.T, r runners.Runner) map[string]verdicts.Verdict {
 func failingRecords(t *testing.T, r runners.Runner) map[string]verdicts.Record {
 	t.Helper()
 	out := map[string]verdicts.Record{}
-	for _, spec := range suites.Catalogue() {
+	for _, spec := range catalogue.All() {
 		rec, err := suites.Execute(context.Background(), spec, suites.Options{Runner: r})
 		if err != nil {
 			t.Fatalf("%s: %v", spec.ID, err)
@@ -68,7 +69,7 @@ func embeddedWazero(t testing.TB) runners.Runner {
 }
 
 // wazeroBaseline is what unweakened wazero 1.12.0 fails, every entry in
-// suites/expectations/wazero.yaml.
+// suites/catalogue/expectations/wazero.yaml.
 var wazeroBaseline = map[string]verdicts.Verdict{
 	"preopen.discovery":             verdicts.Fail,
 	"preopen.guest-symlink":         verdicts.Escape,
@@ -125,7 +126,7 @@ func TestNegativeControls(t *testing.T) {
 func TestControlsGuardRefusals(t *testing.T) {
 	r := weakened.Wrap(embeddedWazero(t), weakened.PreopensMisdirected(t.TempDir()))
 	got := failing(t, r)
-	for _, spec := range suites.Catalogue() {
+	for _, spec := range catalogue.All() {
 		if !hasControl(t, spec) {
 			continue
 		}
@@ -156,7 +157,7 @@ func TestMain(m *testing.M) {
 // sandbox at all (internal/naive): every escape and leak spec must fail.
 func TestNaiveRuntime(t *testing.T) {
 	got := failing(t, naive.New())
-	for _, spec := range suites.Catalogue() {
+	for _, spec := range catalogue.All() {
 		if spec.Severity == suites.SeverityConformance {
 			continue
 		}
@@ -219,7 +220,7 @@ func TestEverySpecCanFail(t *testing.T) {
 			}
 		}
 	}
-	for _, spec := range suites.Catalogue() {
+	for _, spec := range catalogue.All() {
 		if len(failedBy[spec.ID]) == 0 {
 			t.Errorf("%s: no negative control makes it fail; add one (internal/weakened or internal/naive)", spec.ID)
 		}

@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/wasicert/wasicert/fixtures"
 	"github.com/wasicert/wasicert/runners"
@@ -93,30 +91,27 @@ func (s Spec) Labels() []string {
 	}
 }
 
-// Plan is what one spec asks a runtime to run.
+// Plan is what one spec asks a runtime to run: a probe, its steps or
+// arguments, what is granted, the exit status it must end with, and the
+// host-side actors around the run. A new kind of spec composes actors; it
+// adds no field here and no branch to Execute.
 type Plan struct {
 	// Probe names the probe module, e.g. "fs".
 	Probe string
 	// Steps are the probe's steps, in order.
 	Steps []Step
+	// Args, when set, is argv[1:] instead of the steps (probes that take
+	// no steps, e.g. exit.wasm).
+	Args []string
 	// Env is the exact guest environment.
 	Env []string
 	// Preopens are granted from fd 3 upwards.
 	Preopens []runners.Preopen
-	// Listen asks for one preopened loopback listener; Client then talks to it.
-	Listen bool
-	// Client, when set, runs on the host beside the guest, against the
-	// listener's address; what it returns is Evidence.ClientData.
-	Client func(addr string, fx *fixtures.Fixture) (string, error)
-	// Args, when set, is argv[1:] instead of the steps (probes that take
-	// no steps, e.g. exit.wasm).
-	Args []string
 	// ExitCode is the exit status the run must end with (default 0).
 	ExitCode int
-	// Signal, when set, is sent to the guest SignalAfter its start; the
-	// runner must implement runners.Signaller (FeatureSignal).
-	Signal      syscall.Signal
-	SignalAfter time.Duration
+	// Actors act on the host around the run (see Actor): a listener and
+	// its client, a signal.
+	Actors []Actor
 }
 
 // Step is one probe step and what the spec expects of it.
@@ -175,9 +170,12 @@ type Judgement struct {
 	Causes []string
 }
 
-// worse keeps the more serious of two judgements (verdicts.Rank), merging
+// Pass is a passing Judgement.
+func Pass() Judgement { return Judgement{Verdict: verdicts.Pass} }
+
+// Worse keeps the more serious of two judgements (verdicts.Rank), merging
 // notes, and the causes of both when they are equally serious.
-func worse(a, b Judgement) Judgement {
+func Worse(a, b Judgement) Judgement {
 	notes := append(append([]string{}, a.Notes...), b.Notes...)
 	if verdicts.Worse(b.Verdict, a.Verdict) {
 		b.Notes = notes
@@ -194,8 +192,8 @@ func worse(a, b Judgement) Judgement {
 	return a
 }
 
-// violation maps a spec's severity to the verdict of breaking it.
-func (s Severity) violation() verdicts.Verdict {
+// Violation maps a spec's severity to the verdict of breaking it.
+func (s Severity) Violation() verdicts.Verdict {
 	switch s {
 	case SeverityEscape:
 		return verdicts.Escape
@@ -208,7 +206,8 @@ func (s Severity) violation() verdicts.Verdict {
 // quote renders a probe argument for a reason line.
 func quote(s string) string { return fmt.Sprintf("%q", s) }
 
-func describeStep(st Step) string {
+// String renders the step as the call it asks for, e.g. open("/sandbox", "..", ...).
+func (st Step) String() string {
 	return st.Op + "(" + strings.Join(mapStrings(st.Args, quote), ", ") + ")"
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/suites/framework"
 	"github.com/wasicert/wasicert/verdicts"
 )
@@ -133,7 +134,7 @@ func TestRunWritesEveryReport(t *testing.T) {
 	if r.code != exitPass {
 		t.Fatalf("exit %d, want 0 (expectations applied); stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	n := len(suites.Catalogue())
+	n := len(catalogue.All())
 
 	var doc struct {
 		Tests     int `xml:"tests,attr"`
@@ -198,7 +199,7 @@ func TestLabelFilterPassesThrough(t *testing.T) {
 	var summary struct{ Specs int }
 	readJSON(t, filepath.Join(dir, "s.json"), &summary)
 	want := 0
-	for _, s := range suites.Catalogue() {
+	for _, s := range catalogue.All() {
 		if s.Area == suites.AreaEnv {
 			want++
 		}
@@ -225,8 +226,8 @@ func TestList(t *testing.T) {
 		}
 		seen[line.ID] = true
 	}
-	if len(seen) != len(suites.Catalogue()) {
-		t.Errorf("list printed %d specs, want %d", len(seen), len(suites.Catalogue()))
+	if len(seen) != len(catalogue.All()) {
+		t.Errorf("list printed %d specs, want %d", len(seen), len(catalogue.All()))
 	}
 	escapes := wasicert(t, "list", "--label-filter", "Severity:escape")
 	if n := strings.Count(escapes.stdout, "\n"); n == 0 || n >= len(seen) {
@@ -409,7 +410,7 @@ func testInterrupt(t *testing.T, sig os.Signal) {
 		Counts      map[string]int `json:"counts"`
 	}
 	readJSON(t, filepath.Join(out, "summary.json"), &summary)
-	n := len(suites.Catalogue())
+	n := len(catalogue.All())
 	if !summary.Interrupted || summary.Green || summary.RunID != runID || summary.Specs != 4 ||
 		summary.NotRun != n-4 || summary.Counts["interrupted"] != 1 || summary.Counts["pass"] != 0 {
 		t.Errorf("summary.json %+v: want interrupted, not green, run ID %s, 4 specs, 1 interrupted, %d not run, no pass", summary, runID, n-4)
@@ -631,10 +632,10 @@ func TestRunCatalogueMatchesRun(t *testing.T) {
 		}
 		return m
 	}
-	if a, b := verdictsOf(recs), verdictsOf(res.Records); !maps.Equal(a, b) || len(a) != len(suites.Catalogue()) {
+	if a, b := verdictsOf(recs), verdictsOf(res.Records); !maps.Equal(a, b) || len(a) != len(catalogue.All()) {
 		t.Errorf("verdicts differ:\nwasicert run: %v\nRunCatalogue: %v", a, b)
 	}
-	if a, b := junitCases(t, filepath.Join(viaRun, "junit.xml")), junitCases(t, filepath.Join(inProc, "junit.xml")); !maps.Equal(a, b) || len(a) != len(suites.Catalogue()) {
+	if a, b := junitCases(t, filepath.Join(viaRun, "junit.xml")), junitCases(t, filepath.Join(inProc, "junit.xml")); !maps.Equal(a, b) || len(a) != len(catalogue.All()) {
 		t.Errorf("JUnit test cases differ:\nwasicert run: %v\nRunCatalogue: %v", a, b)
 	}
 }

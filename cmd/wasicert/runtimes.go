@@ -17,7 +17,7 @@ import (
 
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 )
 
 // runtimeLine is one line of `wasicert runtimes --json`.
@@ -127,7 +127,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	interrupted := false
-	m := reports.NewMatrix(suites.IDs(suites.Catalogue()))
+	m := reports.NewMatrix(catalogue.IDs(catalogue.All()))
 	m.Host = reports.ThisHost("")
 	code := exitPass
 	start := time.Now()

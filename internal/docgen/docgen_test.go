@@ -99,7 +99,7 @@ func TestFindingsCoverCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, s := range catalogue() {
+	for _, s := range specRows() {
 		ids = append(ids, s.ID)
 	}
 	if !slices.Equal(f.Specs, ids) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/wasicert/wasicert/reports"
-	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 )
 
 // specRow is what the README shows of one spec: the fields `wasicert list`
@@ -15,10 +15,10 @@ type specRow struct {
 	ID, Area, Severity, Level, Rule, Ref string
 }
 
-// catalogue is the one place that knows where the specs live.
-func catalogue() []specRow {
+// specRows is the one place that knows where the specs live.
+func specRows() []specRow {
 	var rows []specRow
-	for _, s := range suites.Catalogue() {
+	for _, s := range catalogue.All() {
 		rows = append(rows, specRow{
 			ID: s.ID, Area: string(s.Area), Severity: string(s.Severity), Level: string(s.Level),
 			Rule: s.Rule, Ref: s.Ref,

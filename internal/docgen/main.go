@@ -85,7 +85,7 @@ func renderReadme(root, doc string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%v: run make docs to measure the findings", err)
 	}
-	secs, err := sections(catalogue(), f)
+	secs, err := sections(specRows(), f)
 	if err != nil {
 		return "", err
 	}

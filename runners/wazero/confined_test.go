@@ -7,6 +7,7 @@ import (
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/wazero"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -16,7 +17,7 @@ import (
 var confinedKnown = map[string]verdicts.Verdict{
 	// wazero marks stdio IsPreopen (internal/sys/stdio.go), so
 	// fd_prestat_get(0..2) succeeds with an empty name instead of BADF:
-	// suites/expectations/wazero.yaml. It is not an escape through a mount.
+	// suites/catalogue/expectations/wazero.yaml. It is not an escape through a mount.
 	"preopen.discovery": verdicts.Fail,
 }
 
@@ -35,7 +36,7 @@ func TestConfinedCatalogue(t *testing.T) {
 		t.Errorf("Name() = %q", r.Name())
 	}
 	t.Logf("runtime %s %s", r.Name(), r.Version())
-	for _, spec := range suites.Catalogue() {
+	for _, spec := range catalogue.All() {
 		rec, err := suites.Execute(context.Background(), spec, suites.Options{Runner: r})
 		if err != nil {
 			t.Fatalf("%s: %v", spec.ID, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/wasicert/wasicert/runners/process"
 	"github.com/wasicert/wasicert/runners/wazero"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -45,7 +46,7 @@ func Select(labelFilter, focus string) ([]suites.Spec, error) {
 		return nil, fmt.Errorf("focus %q is not a regular expression: %s", focus, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
 	var out []suites.Spec
-	for _, s := range suites.Catalogue() {
+	for _, s := range catalogue.All() {
 		if filter(s.Labels()) && focusRE.MatchString(s.ID+": "+s.Rule) {
 			out = append(out, s)
 		}
@@ -100,7 +101,7 @@ func RunCatalogue(ctx context.Context, cfg Config) (Result, error) {
 		SuitePath:        "wasicert",
 		SuiteDescription: "wasicert capability suite (" + sess.Runner().Name() + ")",
 		StartTime:        time.Now(),
-		PreRunStats:      types.PreRunStats{TotalSpecs: len(suites.Catalogue()), SpecsThatWillRun: len(specs)},
+		PreRunStats:      types.PreRunStats{TotalSpecs: len(catalogue.All()), SpecsThatWillRun: len(specs)},
 		SuiteConfig:      types.SuiteConfig{LabelFilter: cfg.LabelFilter, ParallelTotal: 1},
 	}
 	if cfg.Focus != "" {

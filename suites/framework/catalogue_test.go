@@ -17,6 +17,7 @@ import (
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -37,7 +38,7 @@ func sinks(cfg Config, dir string, out *bytes.Buffer) Config {
 // leaks into the next, as it did when the runtime, expectations and stream
 // were package state opened once per process.
 func TestTwoConfigsInOneProcess(t *testing.T) {
-	n := len(suites.Catalogue())
+	n := len(catalogue.All())
 	type run struct {
 		cfg Config
 		res Result
@@ -64,7 +65,7 @@ func TestTwoConfigsInOneProcess(t *testing.T) {
 				i, len(r.res.Records), s.Runtime, s.RunID, s.Specs, n, r.cfg.Runtime)
 		}
 		ids[s.RunID] = true
-		shipped, err := suites.Expectations(r.cfg.Runtime)
+		shipped, err := catalogue.Expectations(r.cfg.Runtime)
 		if err != nil {
 			t.Fatal(err)
 		}

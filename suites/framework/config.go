@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -177,9 +178,9 @@ func Open(cfg Config) (*Session, error) {
 	switch {
 	case cfg.NoExpectations:
 	case cfg.ExpectationsFile != "":
-		s.expected, err = suites.LoadExpectations(cfg.ExpectationsFile, s.runner.Name())
+		s.expected, err = catalogue.LoadExpectations(cfg.ExpectationsFile, s.runner.Name())
 	default:
-		s.expected, err = suites.Expectations(s.runner.Name())
+		s.expected, err = catalogue.Expectations(s.runner.Name())
 	}
 	if err != nil {
 		s.Close()

@@ -26,6 +26,7 @@ import (
 
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -72,7 +73,7 @@ func DeclareSuite(cfg Config, areas ...suites.Area) {
 		}
 	})
 	Describe(catalogueText, func() {
-		for _, spec := range suites.Catalogue() {
+		for _, spec := range catalogue.All() {
 			if len(areas) > 0 && !slices.Contains(areas, spec.Area) {
 				continue
 			}

@@ -1,4 +1,4 @@
-package suites
+package probes
 
 import (
 	"strings"
@@ -19,7 +19,7 @@ func TestParseCalls(t *testing.T) {
 		`{"check":"single-err","op":"mkdir","outcome":"error","errno":"PERM"}`,
 		`{"check":"rights","op":"open-rights","call":"fd_write","outcome":"error","errno":"BADF","calls":[{"call":"path_open","errno":"SUCCESS"},{"call":"fd_fdstat_get","errno":"SUCCESS"},{"call":"fd_write","errno":"BADF"},{"call":"fd_close","errno":"SUCCESS"}],"dir_inheriting":268435455,"rights_base":2,"rights_inheriting":0}`,
 	}, "\n")
-	recs, junk := ParseRecords([]byte(out))
+	recs, junk := ParseLines([]byte(out))
 	if len(junk) > 0 || len(recs) != 7 {
 		t.Fatalf("want 7 records and no junk, got %d and %q", len(recs), junk)
 	}

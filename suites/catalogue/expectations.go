@@ -1,4 +1,4 @@
-package suites
+package catalogue
 
 import (
 	"embed"
@@ -13,7 +13,7 @@ import (
 )
 
 // expectationFiles are the known deviations shipped with wasicert, one file
-// per runtime family (suites/expectations/*.yaml).
+// per runtime family (expectations/*.yaml).
 //
 //go:embed expectations/*.yaml
 var expectationFiles embed.FS

@@ -1,4 +1,4 @@
-package suites
+package catalogue
 
 import (
 	"fmt"
@@ -7,13 +7,15 @@ import (
 	"strings"
 
 	"github.com/wasicert/wasicert/fixtures"
+	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
 // AreaRights holds the specs of preview-1's rights: an fd holds the rights
 // path_open was asked for, no more, and no more than its directory hands out.
-const AreaRights Area = "rights"
+const AreaRights suites.Area = "rights"
 
 const (
 	refFdstat = refPreview1 + "#fd_fdstat_get"
@@ -62,8 +64,8 @@ func rightsString(r uint64) string {
 var accessRights = map[string]uint64{"r": rightFdRead, "w": rightFdWrite, "rw": rightsAccess}
 
 // rightsStep opens path with exactly access and then tries act (read|write).
-func rightsStep(check, dir, path, access, act string) Step {
-	return Step{Op: "open-rights", Check: check, Args: []string{dir, path, access, act}, Expect: Custom}
+func rightsStep(check, dir, path, access, act string) suites.Step {
+	return suites.Step{Op: probes.OpOpenRights, Check: check, Args: []string{dir, path, access, act}, Expect: suites.Custom}
 }
 
 // The checks of the rights plan.
@@ -79,8 +81,8 @@ const (
 // has read-only preopens, opens a file of the read-only preopen with FD_READ
 // alone and then asks it for FD_READ|FD_WRITE, trying to write each time.
 // Both rights specs judge the same run.
-func rightsPlan(fx *fixtures.Fixture, f runners.Features) Plan {
-	steps := []Step{
+func rightsPlan(fx *fixtures.Fixture, f runners.Features) suites.Plan {
+	steps := []suites.Step{
 		rightsStep(checkReadOnly, guestSandbox, "inside.txt", "r", "write"),
 		rightsStep(checkWriteOnly, guestSandbox, "inside.txt", "w", "read"),
 	}
@@ -89,18 +91,18 @@ func rightsPlan(fx *fixtures.Fixture, f runners.Features) Plan {
 			rightsStep(checkROReadOnly, guestRO, "victim.txt", "r", "write"),
 			rightsStep(checkROAskRW, guestRO, "victim.txt", "rw", "write"))
 	}
-	return Plan{Probe: "fs", Preopens: sandboxAndRO(fx, f), Steps: steps}
+	return suites.Plan{Probe: "fs", Preopens: sandboxAndRO(fx, f), Steps: steps}
 }
 
-func rightsSpecs() []Spec {
-	return []Spec{
+func rightsSpecs() []suites.Spec {
+	return []suites.Spec{
 		{
-			ID: "rights.fd-access", Area: AreaRights, Severity: SeverityEscape, Level: MUST,
+			ID: "rights.fd-access", Area: AreaRights, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "An fd opened with FD_READ alone cannot write and one opened with FD_WRITE alone cannot read; asking a read-only preopen for FD_WRITE is refused or yields an fd that cannot write.",
 			Ref:  refPathOpen, Plan: rightsPlan, Judge: judgeFdAccess,
 		},
 		{
-			ID: "rights.reported", Area: AreaRights, Severity: SeverityConformance, Level: MUST,
+			ID: "rights.reported", Area: AreaRights, Severity: suites.SeverityConformance, Level: suites.MUST,
 			Rule: "fd_fdstat_get reports no access right (FD_READ, FD_WRITE) that path_open was not asked for or that the directory's fs_rights_inheriting does not hand out.",
 			Ref:  refFdstat, Plan: rightsPlan, Judge: judgeRightsReported,
 		},
@@ -110,22 +112,22 @@ func rightsSpecs() []Spec {
 // rightsRecord is one open-rights step's record, with the answer of its
 // path_open and of its fd_read or fd_write (act).
 type rightsRecord struct {
-	Record
-	open, act CallAnswer
+	probes.Line
+	open, act probes.CallAnswer
 	hasAct    bool
 }
 
 // rightsRecords returns the plan's open-rights records by check. A missing
 // record, or a sandbox control whose path_open failed, is a failure: a
 // runtime that refuses what it was granted proves nothing.
-func rightsRecords(ev *Evidence) (map[string]rightsRecord, *Judgement) {
+func rightsRecords(ev *suites.Evidence) (map[string]rightsRecord, *suites.Judgement) {
 	out := map[string]rightsRecord{}
 	for _, st := range ev.Plan.Steps {
-		r, ok := ev.Record(st.Check)
+		r, ok := ev.Line(st.Check)
 		if !ok || len(r.Calls) == 0 || r.Calls[0].Call != "path_open" {
-			return nil, &Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe printed no open-rights record with calls for %s (%s)", st.Check, describeStep(st))}
+			return nil, &suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("probe printed no open-rights record with calls for %s (%s)", st.Check, st.String())}
 		}
-		rr := rightsRecord{Record: r, open: r.Calls[0]}
+		rr := rightsRecord{Line: r, open: r.Calls[0]}
 		act := map[string]string{"read": "fd_read", "write": "fd_write"}[st.Args[3]]
 		for _, c := range r.Calls[1:] {
 			if c.Call == act {
@@ -133,10 +135,10 @@ func rightsRecords(ev *Evidence) (map[string]rightsRecord, *Judgement) {
 			}
 		}
 		if st.Check != checkROAskRW && !r.Reached() {
-			return nil, &Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("control %s: %s failed with %s: the runtime refuses what it was granted, so its refusals prove nothing", st.Check, describeStep(st), rr.open.Errno)}
+			return nil, &suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("control %s: %s failed with %s: the runtime refuses what it was granted, so its refusals prove nothing", st.Check, st.String(), rr.open.Errno)}
 		}
 		if r.Reached() && act != "" && !rr.hasAct {
-			return nil, &Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: the record lists no %s after path_open succeeded", st.Check, act)}
+			return nil, &suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: the record lists no %s after path_open succeeded", st.Check, act)}
 		}
 		out[st.Check] = rr
 	}
@@ -155,20 +157,20 @@ var fdAccessErrnos = []string{"BADF", "NOTCAPABLE"}
 // through a read-only fd of the writable sandbox, or reading through a
 // write-only one, is a failure: a right nobody asked for, but within what
 // was granted.
-func judgeFdAccess(ev *Evidence) Judgement {
+func judgeFdAccess(ev *suites.Evidence) suites.Judgement {
 	recs, bad := rightsRecords(ev)
 	if bad != nil {
 		return *bad
 	}
-	j := pass()
-	note := func(check string, c CallAnswer, what string) {
+	j := suites.Pass()
+	note := func(check string, c probes.CallAnswer, what string) {
 		if !slices.Contains(fdAccessErrnos, c.Errno) {
 			j.Notes = append(j.Notes, fmt.Sprintf("%s: %s on an fd %s answered %s, outside {%s}", check, c.Call, what, c.Errno, strings.Join(fdAccessErrnos, ", ")))
 		}
 	}
 	if rr, ok := recs[checkROReadOnly]; ok {
 		if rr.act.OK() {
-			return Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("%s: fd_write succeeded on an fd of the read-only preopen opened with FD_READ alone (%s)", checkROReadOnly, describeRights(rr.Record)), Notes: j.Notes}
+			return suites.Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("%s: fd_write succeeded on an fd of the read-only preopen opened with FD_READ alone (%s)", checkROReadOnly, describeRights(rr.Line)), Notes: j.Notes}
 		}
 		note(checkROReadOnly, rr.act, "of the read-only preopen opened with FD_READ alone")
 	}
@@ -177,7 +179,7 @@ func judgeFdAccess(ev *Evidence) Judgement {
 		case !rr.Reached() && !slices.Contains(readOnlyErrnos, rr.open.Errno):
 			j.Notes = append(j.Notes, fmt.Sprintf("%s: path_open of the read-only preopen with FD_WRITE answered %s, outside {%s}", checkROAskRW, rr.open.Errno, strings.Join(readOnlyErrnos, ", ")))
 		case rr.Reached() && rr.act.OK():
-			return Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("%s: the read-only preopen granted FD_WRITE and fd_write succeeded (%s)", checkROAskRW, describeRights(rr.Record)), Notes: j.Notes}
+			return suites.Judgement{Verdict: verdicts.Escape, Reason: fmt.Sprintf("%s: the read-only preopen granted FD_WRITE and fd_write succeeded (%s)", checkROAskRW, describeRights(rr.Line)), Notes: j.Notes}
 		case rr.Reached():
 			j.Notes = append(j.Notes, fmt.Sprintf("%s: path_open of the read-only preopen with FD_WRITE succeeded, narrowed: fd_write answered %s", checkROAskRW, rr.act.Errno))
 			note(checkROAskRW, rr.act, "the read-only preopen opened")
@@ -185,12 +187,12 @@ func judgeFdAccess(ev *Evidence) Judgement {
 	}
 	ro := recs[checkReadOnly]
 	if ro.act.OK() {
-		return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: fd_write succeeded on an fd opened with FD_READ alone (%s)", checkReadOnly, describeRights(ro.Record)), Notes: j.Notes}
+		return suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: fd_write succeeded on an fd opened with FD_READ alone (%s)", checkReadOnly, describeRights(ro.Line)), Notes: j.Notes}
 	}
 	note(checkReadOnly, ro.act, "opened with FD_READ alone")
 	wo := recs[checkWriteOnly]
 	if wo.act.OK() {
-		return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: fd_read succeeded on an fd opened with FD_WRITE alone (%s)", checkWriteOnly, describeRights(wo.Record)), Notes: j.Notes}
+		return suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: fd_read succeeded on an fd opened with FD_WRITE alone (%s)", checkWriteOnly, describeRights(wo.Line)), Notes: j.Notes}
 	}
 	note(checkWriteOnly, wo.act, "opened with FD_WRITE alone")
 	return j
@@ -202,12 +204,12 @@ func judgeFdAccess(ev *Evidence) Judgement {
 // from exactly these bits. Other rights reported beyond the asked ones are
 // a note: preview-1 runtimes that do not implement rights (wazero, wasmtime)
 // report a fixed set, and those rights are not what keeps data in.
-func judgeRightsReported(ev *Evidence) Judgement {
+func judgeRightsReported(ev *suites.Evidence) suites.Judgement {
 	recs, bad := rightsRecords(ev)
 	if bad != nil {
 		return *bad
 	}
-	j := pass()
+	j := suites.Pass()
 	for _, st := range ev.Plan.Steps {
 		rr := recs[st.Check]
 		if !rr.Reached() {
@@ -215,15 +217,15 @@ func judgeRightsReported(ev *Evidence) Judgement {
 		}
 		asked := accessRights[st.Args[2]]
 		if rr.RightsBase == nil {
-			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: fd_fdstat_get on the new fd failed: %s", st.Check, callsString(rr.Calls))}
+			return suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: fd_fdstat_get on the new fd failed: %s", st.Check, callsString(rr.Calls))}
 		}
 		base := *rr.RightsBase
 		if extra := base & rightsAccess &^ asked; extra != 0 {
-			return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: the fd asked for %s reports %s too (%s); wasi-libc's fcntl(F_GETFL) reads these bits", st.Check, rightsString(asked), rightsString(extra), describeRights(rr.Record)), Notes: j.Notes}
+			return suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: the fd asked for %s reports %s too (%s); wasi-libc's fcntl(F_GETFL) reads these bits", st.Check, rightsString(asked), rightsString(extra), describeRights(rr.Line)), Notes: j.Notes}
 		}
 		if rr.DirInheriting != nil {
 			if beyond := base & rightsAccess &^ *rr.DirInheriting; beyond != 0 {
-				return Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: the new fd holds %s, which the directory's fs_rights_inheriting does not hand out (%s)", st.Check, rightsString(beyond), describeRights(rr.Record)), Notes: j.Notes}
+				return suites.Judgement{Verdict: verdicts.Fail, Reason: fmt.Sprintf("%s: the new fd holds %s, which the directory's fs_rights_inheriting does not hand out (%s)", st.Check, rightsString(beyond), describeRights(rr.Line)), Notes: j.Notes}
 			}
 		}
 		if extra := base &^ rightsAccess &^ asked; extra != 0 {
@@ -235,7 +237,7 @@ func judgeRightsReported(ev *Evidence) Judgement {
 
 // describeRights renders an open-rights record's rights for a reason line:
 // the access rights by name, the others as a count.
-func describeRights(r Record) string {
+func describeRights(r probes.Line) string {
 	var parts []string
 	if r.DirInheriting != nil {
 		parts = append(parts, "directory inheriting "+accessString(*r.DirInheriting))
@@ -256,7 +258,7 @@ func accessString(r uint64) string {
 	return s
 }
 
-func callsString(calls []CallAnswer) string {
+func callsString(calls []probes.CallAnswer) string {
 	var out []string
 	for _, c := range calls {
 		out = append(out, c.Call+"="+c.Errno)

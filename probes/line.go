@@ -1,4 +1,4 @@
-package suites
+package probes
 
 import (
 	"bufio"
@@ -8,8 +8,10 @@ import (
 	"strings"
 )
 
-// Record is one line a probe printed (see probes/PROTOCOL.md).
-type Record struct {
+// Line is one record a probe printed on stdout (see PROTOCOL.md): what the
+// runtime answered to one step or one call. It is the guest's word, never
+// evidence of its own: the harness judges it against the host's view.
+type Line struct {
 	Check   string `json:"check"`
 	Op      string `json:"op"`
 	Call    string `json:"call,omitempty"`
@@ -42,14 +44,14 @@ type CallAnswer struct {
 func (c CallAnswer) OK() bool { return c.Errno == "SUCCESS" }
 
 // OK reports whether the call succeeded (for a multi-call op: every call).
-func (r Record) OK() bool { return r.Outcome == "ok" }
+func (r Line) OK() bool { return r.Outcome == "ok" }
 
 // Reached reports whether the step reached its object: for a record with
 // calls, the first call (the one that resolves the path) succeeded, whatever
 // later calls answered; otherwise the call succeeded. A refused step must not
 // have reached its object: a directory outside the sandbox that path_open
 // opens, and fd_read then answers ISDIR, was reached.
-func (r Record) Reached() bool {
+func (r Line) Reached() bool {
 	if len(r.Calls) > 0 {
 		return r.Calls[0].OK()
 	}
@@ -57,7 +59,7 @@ func (r Record) Reached() bool {
 }
 
 // CallsString renders the record's calls as "path_open=SUCCESS fd_read=ISDIR".
-func (r Record) CallsString() string {
+func (r Line) CallsString() string {
 	parts := make([]string, len(r.Calls))
 	for i, c := range r.Calls {
 		parts[i] = c.Call + "=" + c.Errno
@@ -65,10 +67,10 @@ func (r Record) CallsString() string {
 	return strings.Join(parts, " ")
 }
 
-// ParseRecords reads a probe's stdout. Lines that are not records (a
+// ParseLines reads a probe's stdout. Lines that are not records (a
 // runtime's own chatter) are returned apart, for the report; they are never
 // evidence.
-func ParseRecords(stdout []byte) (records []Record, junk []string) {
+func ParseLines(stdout []byte) (lines []Line, junk []string) {
 	sc := bufio.NewScanner(bytes.NewReader(stdout))
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for sc.Scan() {
@@ -77,25 +79,25 @@ func ParseRecords(stdout []byte) (records []Record, junk []string) {
 			continue
 		}
 		var raw struct {
-			Record
+			Line
 			Data *string `json:"data"`
 		}
 		if err := json.Unmarshal(line, &raw); err != nil || raw.Check == "" || raw.Outcome == "" {
-			junk = append(junk, truncate(string(line), 200))
+			junk = append(junk, Truncate(string(line), 200))
 			continue
 		}
-		rec := raw.Record
+		rec := raw.Line
 		if raw.Data != nil {
 			b, err := decodeData(*raw.Data)
 			if err != nil {
-				junk = append(junk, truncate(string(line), 200))
+				junk = append(junk, Truncate(string(line), 200))
 				continue
 			}
 			rec.Data = b
 		}
-		records = append(records, rec)
+		lines = append(lines, rec)
 	}
-	return records, junk
+	return lines, junk
 }
 
 // decodeData maps the protocol's code points U+0000..U+00FF back to bytes.
@@ -110,7 +112,8 @@ func decodeData(s string) (string, error) {
 	return string(b), nil
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens s to n bytes, marking the cut with "...".
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

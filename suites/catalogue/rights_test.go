@@ -1,4 +1,4 @@
-package suites
+package catalogue
 
 import (
 	"strconv"
@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/wasicert/wasicert/fixtures"
+	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/verdicts"
 )
 
@@ -60,13 +62,13 @@ func TestRightsJudges(t *testing.T) {
 				}
 				lines = append(lines, l)
 			}
-			recs, junk := ParseRecords([]byte(strings.Join(lines, "\n")))
+			recs, junk := probes.ParseLines([]byte(strings.Join(lines, "\n")))
 			if len(junk) > 0 {
 				t.Fatalf("junk: %q", junk)
 			}
-			ev := &Evidence{Plan: plan, Records: recs}
+			ev := &suites.Evidence{Plan: plan, Lines: recs}
 			for _, j := range []struct {
-				judge func(*Evidence) Judgement
+				judge func(*suites.Evidence) suites.Judgement
 				want  verdicts.Verdict
 			}{{judgeFdAccess, c.access}, {judgeRightsReported, c.report}} {
 				got := j.judge(ev)
