@@ -31,6 +31,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wasicert/wasicert/internal/trap"
 	"github.com/wasicert/wasicert/runners"
 	wazerorunner "github.com/wasicert/wasicert/runners/wazero"
 )
@@ -53,14 +54,6 @@ func init() {
 		},
 	})
 }
-
-// TrapExitStatus is the exit status of a guest that trapped (128+SIGABRT,
-// like a native process that aborts). The trap message goes to the guest's
-// stderr on one line starting with TrapPrefix.
-const (
-	TrapExitStatus = 128 + 6
-	TrapPrefix     = "containerd-shim-wazero-v1: trap: "
-)
 
 type wtask struct {
 	id, bundle string
@@ -399,11 +392,10 @@ func (s *service) run(ctx context.Context, t *wtask) {
 	case errors.As(err, &exitErr):
 		status = exitErr.ExitCode()
 	default:
-		status = TrapExitStatus
-		msg := fmt.Sprintf("%s%v", TrapPrefix, err)
-		if i := indexNewline(msg); i >= 0 {
-			msg = msg[:i]
-		}
+		// A trap: the status and the stderr line of package trap, which
+		// the containerd runner reads back.
+		status = trap.ExitStatus
+		msg := trap.ShimLine(err.Error())
 		if len(t.stdio) > 0 {
 			if w, ok := t.modCfgStderr(); ok {
 				fmt.Fprintln(w, msg)
@@ -412,15 +404,6 @@ func (s *service) run(ctx context.Context, t *wtask) {
 		log.G(ctx).Warn(msg)
 	}
 	s.exited(t, status)
-}
-
-func indexNewline(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // modCfgStderr finds the stderr fifo among the task's stdio.

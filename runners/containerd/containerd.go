@@ -19,7 +19,7 @@
 // shim reports for a guest killed by signal N stays an ordinary EndedExit
 // with that code; only the runner's own timeout kill becomes EndedTimeout.
 // For io.containerd.wazero.v1, status 134 with the shim's trap line on
-// stderr is reported as EndedTrap.
+// stderr (package internal/trap) is reported as EndedTrap.
 package containerd
 
 import (
@@ -50,6 +50,7 @@ import (
 	"github.com/containerd/platforms"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/wasicert/wasicert/internal/trap"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/containerd/ociimage"
 )
@@ -67,10 +68,6 @@ const (
 	// EnvInjectEnv, when set, gives the guest containerd's default env as
 	// ctr and docker do (Options.InjectDefaultEnv).
 	EnvInjectEnv = "WASICERT_CONTAINERD_INJECT_ENV"
-
-	// TrapPrefix is the line the wazero shim writes to stderr for a trap.
-	TrapPrefix     = "containerd-shim-wazero-v1: trap: "
-	trapExitStatus = 134
 )
 
 func init() {
@@ -605,22 +602,11 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		if !exited {
 			res.Detail += "; it did not exit"
 		}
-	case code == trapExitStatus && r.opts.Runtime == DefaultRuntime && trapLine(stderr.Tail()) != "":
-		res.Ended = runners.EndedTrap
-		res.Detail = trapLine(stderr.Tail())
 	default:
 		res.Ended = runners.EndedExit
+		if msg, ok := trap.FromShim(int(code), stderr.Tail()); ok && r.opts.Runtime == DefaultRuntime {
+			res.Ended, res.Detail = runners.EndedTrap, msg
+		}
 	}
 	return res, nil
-}
-
-func trapLine(stderr []byte) string {
-	lines := strings.Split(strings.TrimRight(string(stderr), "\n"), "\n")
-	last := lines[len(lines)-1]
-	// The shim writes its line right after the guest's output, which need
-	// not end with a newline: the prefix may sit inside the last line.
-	if i := strings.LastIndex(last, TrapPrefix); i >= 0 {
-		return last[i+len(TrapPrefix):]
-	}
-	return ""
 }
