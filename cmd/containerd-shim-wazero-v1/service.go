@@ -32,8 +32,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasicert/wasicert/internal/trap"
-	"github.com/wasicert/wasicert/runners"
-	wazerorunner "github.com/wasicert/wasicert/runners/wazero"
+	"github.com/wasicert/wasicert/internal/wazerogrant"
 )
 
 func init() {
@@ -268,9 +267,9 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		return nil, err
 	}
 
-	preopens := make([]runners.Preopen, len(plan.Preopens))
+	dirs := make([]wazerogrant.Dir, len(plan.Preopens))
 	for i, p := range plan.Preopens {
-		preopens[i] = runners.Preopen{GuestPath: p.Guest, HostDir: p.Host, ReadOnly: p.ReadOnly}
+		dirs[i] = wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly}
 	}
 	env := make([]string, len(plan.Env))
 	for i, kv := range plan.Env {
@@ -280,13 +279,13 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	// absolute, leads out of the rootfs or a bind (wazero's own directory
 	// mounts follow them out: wazero #2321). The guest's sleeps
 	// (poll_oneoff clocks) end when the task is killed.
-	grants, releaseFS, err := wazerorunner.ConfinedGrants(plan.Args, env, preopens)
+	grants, releaseFS, err := wazerogrant.Confined(plan.Args, env, dirs)
 	if err != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
 	}
 	t.releaseFS = releaseFS
 	cfg := grants.
-		WithNanosleep(wazerorunner.SleepUntil(t.runCtx)).
+		WithNanosleep(wazerogrant.SleepUntil(t.runCtx)).
 		WithStartFunctions("_start")
 
 	// Stdio: the task's fifos, opened with the shim's long-lived context so a
