@@ -1,6 +1,7 @@
 package runners
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,7 +13,11 @@ import (
 type Opener func() (Runner, error)
 
 // ErrNotInstalled marks a runtime that is known but not installed here.
-var ErrNotInstalled = fmt.Errorf("not installed")
+var ErrNotInstalled = errors.New("not installed")
+
+// ErrUnknownRuntime marks a name no runtime is registered under; Open's
+// error wraps it and lists the registered names.
+var ErrUnknownRuntime = errors.New("unknown runtime")
 
 var (
 	mu       sync.Mutex
@@ -43,13 +48,14 @@ func Names() []string {
 }
 
 // Open returns the runtime registered under name. An unknown name is an
-// error that lists the known ones.
+// error wrapping ErrUnknownRuntime that lists the known ones; a runtime not
+// installed here, one wrapping ErrNotInstalled.
 func Open(name string) (Runner, error) {
 	mu.Lock()
 	open, ok := registry[name]
 	mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("unknown runtime %q: choose one of %s (wasicert runtimes lists them)", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("%w %q: choose one of %s (wasicert runtimes lists them)", ErrUnknownRuntime, name, strings.Join(Names(), ", "))
 	}
 	return open()
 }
