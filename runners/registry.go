@@ -3,6 +3,7 @@ package runners
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,10 @@ func Names() []string {
 // Open returns the runtime registered under name. An unknown name is an
 // error wrapping ErrUnknownRuntime that lists the known ones; a runtime not
 // installed here, one wrapping ErrNotInstalled.
+//
+// The runner's Name is name, the identity reports and expectation files
+// (runtimes: lists registry names) key on: a runner that calls itself
+// anything else is closed and an error.
 func Open(name string) (Runner, error) {
 	mu.Lock()
 	open, ok := registry[name]
@@ -57,5 +62,15 @@ func Open(name string) (Runner, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w %q: choose one of %s (wasicert runtimes lists them)", ErrUnknownRuntime, name, strings.Join(Names(), ", "))
 	}
-	return open()
+	r, err := open()
+	if err != nil {
+		return nil, err
+	}
+	if got := r.Name(); got != name {
+		if c, ok := r.(io.Closer); ok {
+			_ = c.Close()
+		}
+		return nil, fmt.Errorf("runtime %q: its runner's Name is %q: a runner's Name must be the name it is registered under", name, got)
+	}
+	return r, nil
 }
