@@ -1,7 +1,9 @@
 package runners
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -12,7 +14,11 @@ import (
 type Opener func() (Runner, error)
 
 // ErrNotInstalled marks a runtime that is known but not installed here.
-var ErrNotInstalled = fmt.Errorf("not installed")
+var ErrNotInstalled = errors.New("not installed")
+
+// ErrUnknownRuntime marks a name no runtime is registered under; Open's
+// error wraps it and lists the registered names.
+var ErrUnknownRuntime = errors.New("unknown runtime")
 
 var (
 	mu       sync.Mutex
@@ -43,13 +49,28 @@ func Names() []string {
 }
 
 // Open returns the runtime registered under name. An unknown name is an
-// error that lists the known ones.
+// error wrapping ErrUnknownRuntime that lists the known ones; a runtime not
+// installed here, one wrapping ErrNotInstalled.
+//
+// The runner's Name is name, the identity reports and expectation files
+// (runtimes: lists registry names) key on: a runner that calls itself
+// anything else is closed and an error.
 func Open(name string) (Runner, error) {
 	mu.Lock()
 	open, ok := registry[name]
 	mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("unknown runtime %q: choose one of %s (wasicert runtimes lists them)", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("%w %q: choose one of %s (wasicert runtimes lists them)", ErrUnknownRuntime, name, strings.Join(Names(), ", "))
 	}
-	return open()
+	r, err := open()
+	if err != nil {
+		return nil, err
+	}
+	if got := r.Name(); got != name {
+		if c, ok := r.(io.Closer); ok {
+			_ = c.Close()
+		}
+		return nil, fmt.Errorf("runtime %q: its runner's Name is %q: a runner's Name must be the name it is registered under", name, got)
+	}
+	return r, nil
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # suite.sh [OUTDIR]: the capability suite through a private containerd and our
-# wazero shim (io.containerd.wazero.v1), on every version in
-# WASICERT_CONTAINERD_VERSIONS (default "1.6 2"). For each version it runs
+# wazero shim (the runtime containerd-wazero: io.containerd.wazero.v1), on
+# every version in WASICERT_CONTAINERD_VERSIONS (default "1.6 2"). For each
+# version it runs
 #   1. the whole catalogue with the guest env exactly the spec's env, and
 #   2. the env and shim specs as docker/ctr run them (containerd's default
 #      PATH injected: reported as injected by the engine, not as a leak),
@@ -79,9 +80,9 @@ for v in $VERSIONS; do
 	mkdir -p "$WASICERT_CONTAINERD_STATE_DIR"
 
 	echo "== containerd $(cat "$run/version"): the catalogue through io.containerd.wazero.v1"
-	"$WASICERT" run --runtime containerd --junit "$OUT/$v/junit.xml" --results "$OUT/$v/results.jsonl" || status=1
+	"$WASICERT" run --runtime containerd-wazero --junit "$OUT/$v/junit.xml" --results "$OUT/$v/results.jsonl" || status=1
 	echo "== containerd $(cat "$run/version"): env and shim specs with the engine's default env (as docker and ctr run them)"
-	WASICERT_CONTAINERD_INJECT_ENV=1 "$WASICERT" run --runtime containerd --label-filter 'Area:env || Area:shim' \
+	WASICERT_CONTAINERD_INJECT_ENV=1 "$WASICERT" run --runtime containerd-wazero --label-filter 'Area:env || Area:shim' \
 		--junit "$OUT/$v-docker-env/junit.xml" --results "$OUT/$v-docker-env/results.jsonl" || status=1
 
 	# The runner keeps one fifo/ parent; every run's fifos must be gone.

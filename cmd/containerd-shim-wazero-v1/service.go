@@ -31,8 +31,8 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/wasicert/wasicert/runners"
-	wazerorunner "github.com/wasicert/wasicert/runners/wazero"
+	"github.com/wasicert/wasicert/internal/trap"
+	"github.com/wasicert/wasicert/internal/wazerogrant"
 )
 
 func init() {
@@ -53,14 +53,6 @@ func init() {
 		},
 	})
 }
-
-// TrapExitStatus is the exit status of a guest that trapped (128+SIGABRT,
-// like a native process that aborts). The trap message goes to the guest's
-// stderr on one line starting with TrapPrefix.
-const (
-	TrapExitStatus = 128 + 6
-	TrapPrefix     = "containerd-shim-wazero-v1: trap: "
-)
 
 type wtask struct {
 	id, bundle string
@@ -275,9 +267,9 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		return nil, err
 	}
 
-	preopens := make([]runners.Preopen, len(plan.Preopens))
+	dirs := make([]wazerogrant.Dir, len(plan.Preopens))
 	for i, p := range plan.Preopens {
-		preopens[i] = runners.Preopen{GuestPath: p.Guest, HostDir: p.Host, ReadOnly: p.ReadOnly}
+		dirs[i] = wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly}
 	}
 	env := make([]string, len(plan.Env))
 	for i, kv := range plan.Env {
@@ -287,13 +279,13 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	// absolute, leads out of the rootfs or a bind (wazero's own directory
 	// mounts follow them out: wazero #2321). The guest's sleeps
 	// (poll_oneoff clocks) end when the task is killed.
-	grants, releaseFS, err := wazerorunner.ConfinedGrants(plan.Args, env, preopens)
+	grants, releaseFS, err := wazerogrant.Confined(plan.Args, env, dirs)
 	if err != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
 	}
 	t.releaseFS = releaseFS
 	cfg := grants.
-		WithNanosleep(wazerorunner.SleepUntil(t.runCtx)).
+		WithNanosleep(wazerogrant.SleepUntil(t.runCtx)).
 		WithStartFunctions("_start")
 
 	// Stdio: the task's fifos, opened with the shim's long-lived context so a
@@ -399,11 +391,10 @@ func (s *service) run(ctx context.Context, t *wtask) {
 	case errors.As(err, &exitErr):
 		status = exitErr.ExitCode()
 	default:
-		status = TrapExitStatus
-		msg := fmt.Sprintf("%s%v", TrapPrefix, err)
-		if i := indexNewline(msg); i >= 0 {
-			msg = msg[:i]
-		}
+		// A trap: the status and the stderr line of package trap, which
+		// the containerd runner reads back.
+		status = trap.ExitStatus
+		msg := trap.ShimLine(err.Error())
 		if len(t.stdio) > 0 {
 			if w, ok := t.modCfgStderr(); ok {
 				fmt.Fprintln(w, msg)
@@ -412,15 +403,6 @@ func (s *service) run(ctx context.Context, t *wtask) {
 		log.G(ctx).Warn(msg)
 	}
 	s.exited(t, status)
-}
-
-func indexNewline(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // modCfgStderr finds the stderr fifo among the task's stdio.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/wasicert/wasicert/internal/trap"
 )
 
 // testService is a task service without containerd: events are drained
@@ -220,5 +223,45 @@ func TestMountsConfined(t *testing.T) {
 	ents, _ := os.ReadDir(outside)
 	for _, e := range ents {
 		t.Errorf("the guest created %s outside its mounts", filepath.Join(outside, e.Name()))
+	}
+}
+
+// A guest that traps: the shim ends the task with trap.ExitStatus and writes
+// its trap line last on the task's stderr, and trap.FromShim (what the
+// containerd runner reads the task's end with) reads it back as a trap with
+// the engine's message.
+func TestTrapReport(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "stderr")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s := testService(t)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, &taskAPI.CreateTaskRequest{ID: "trap", Bundle: bundle(t, "trap"), Stderr: fifo}); err != nil {
+		t.Fatal(err)
+	}
+	stderr := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(r); stderr <- b }()
+	if _, err := s.Start(ctx, &taskAPI.StartRequest{ID: "trap"}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	w, err := s.Wait(wctx, &taskAPI.WaitRequest{ID: "trap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, &taskAPI.DeleteRequest{ID: "trap"}); err != nil {
+		t.Error(err)
+	}
+	b := <-stderr
+	msg, ok := trap.FromShim(int(w.ExitStatus), b)
+	if !ok || !strings.Contains(msg, "unreachable") {
+		t.Errorf("exit status %d, stderr %q: read as trap %v %q, want a trap naming unreachable", w.ExitStatus, b, ok, msg)
 	}
 }

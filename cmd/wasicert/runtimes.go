@@ -111,7 +111,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 	if *only != "" {
 		names = strings.Split(*only, ",")
 		for _, n := range names {
-			if _, err := runners.Open(n); err != nil && !errors.Is(err, runners.ErrNotInstalled) && strings.HasPrefix(err.Error(), "unknown runtime") {
+			if _, err := runners.Open(n); errors.Is(err, runners.ErrUnknownRuntime) {
 				return exitUsage, usageError{err.Error()}
 			}
 		}

@@ -4,7 +4,7 @@ package all
 
 import (
 	_ "github.com/wasicert/wasicert/runners/cli"        // wazero-cli, wasmtime-cli, wasmedge, wasmer-cli, iwasm (command templates)
-	_ "github.com/wasicert/wasicert/runners/containerd" // containerd (any wasm shim, by WASICERT_CONTAINERD_* settings)
+	_ "github.com/wasicert/wasicert/runners/containerd" // containerd-wazero, containerd-wasmtime, containerd-wasmedge, containerd (any shim)
 	_ "github.com/wasicert/wasicert/runners/node"       // node, bun
 	_ "github.com/wasicert/wasicert/runners/wasmer"     // wasmer (wasmer-go, in its worker process)
 	_ "github.com/wasicert/wasicert/runners/wasmtime"   // wasmtime (wasmtime-go, in its worker process)

@@ -19,7 +19,25 @@
 // shim reports for a guest killed by signal N stays an ordinary EndedExit
 // with that code; only the runner's own timeout kill becomes EndedTimeout.
 // For io.containerd.wazero.v1, status 134 with the shim's trap line on
-// stderr is reported as EndedTrap.
+// stderr (package internal/trap) is reported as EndedTrap.
+//
+// # Registered runtimes
+//
+// Each shim is a runtime of its own, with its own registry name (and so
+// its own reports and expectation files):
+//
+//	containerd-wazero    io.containerd.wazero.v1    wasicert's shim (cmd/containerd-shim-wazero-v1)
+//	containerd-wasmtime  io.containerd.wasmtime.v1  runwasi's containerd-shim-wasmtime-v1
+//	containerd-wasmedge  io.containerd.wasmedge.v1  runwasi's containerd-shim-wasmedge-v1
+//	containerd           $WASICERT_CONTAINERD_RUNTIME, default io.containerd.wazero.v1
+//
+// All of them need WASICERT_CONTAINERD_ADDRESS, the socket of a running
+// containerd. runwasi's shims also count as installed only when their
+// binary is on PATH, where containerd looks for it; wasicert's own shim is
+// installed beside the daemon (ci/containerd/start.sh). "containerd" runs
+// any shim containerd knows, chosen by WASICERT_CONTAINERD_RUNTIME; unset,
+// it is wasicert's shim, whose expectations it then shares. Version names
+// the shim: "containerd 2.2.9 (io.containerd.wazero.v1)".
 package containerd
 
 import (
@@ -32,6 +50,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -50,48 +69,77 @@ import (
 	"github.com/containerd/platforms"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/wasicert/wasicert/internal/trap"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/containerd/ociimage"
 )
 
 const (
+	// Name is the registered runtime whose shim WASICERT_CONTAINERD_RUNTIME
+	// chooses (see the package documentation for the others).
+	Name = "containerd"
 	// DefaultRuntime is our shim.
 	DefaultRuntime = "io.containerd.wazero.v1"
 	// DefaultNamespace holds everything the runner creates.
 	DefaultNamespace = "wasicert"
-	// EnvAddress and EnvRuntime configure the registered "containerd" runner.
-	EnvAddress     = "WASICERT_CONTAINERD_ADDRESS"
+	// EnvAddress is containerd's socket, for every registered runtime.
+	EnvAddress = "WASICERT_CONTAINERD_ADDRESS"
+	// EnvRuntime is the shim of the runtime registered as "containerd"
+	// (default DefaultRuntime); the others have a fixed shim.
 	EnvRuntime     = "WASICERT_CONTAINERD_RUNTIME"
 	EnvSnapshotter = "WASICERT_CONTAINERD_SNAPSHOTTER"
 	EnvStateDir    = "WASICERT_CONTAINERD_STATE_DIR"
 	// EnvInjectEnv, when set, gives the guest containerd's default env as
 	// ctr and docker do (Options.InjectDefaultEnv).
 	EnvInjectEnv = "WASICERT_CONTAINERD_INJECT_ENV"
-
-	// TrapPrefix is the line the wazero shim writes to stderr for a trap.
-	TrapPrefix     = "containerd-shim-wazero-v1: trap: "
-	trapExitStatus = 134
 )
 
+// Shims are the registered runtimes with a fixed shim: registry name, the
+// containerd runtime, and the shim binary containerd runs for it.
+var shims = []struct{ name, runtime, binary string }{
+	{"containerd-wazero", DefaultRuntime, ""}, // ours: installed with the daemon
+	{"containerd-wasmtime", "io.containerd.wasmtime.v1", "containerd-shim-wasmtime-v1"},
+	{"containerd-wasmedge", "io.containerd.wasmedge.v1", "containerd-shim-wasmedge-v1"},
+}
+
 func init() {
-	runners.Register("containerd", func() (runners.Runner, error) {
-		addr := os.Getenv(EnvAddress)
-		if addr == "" {
-			return nil, fmt.Errorf("containerd: %s is not set (the socket of a running containerd): %w", EnvAddress, runners.ErrNotInstalled)
-		}
+	runners.Register(Name, func() (runners.Runner, error) {
 		rt := os.Getenv(EnvRuntime)
 		if rt == "" {
 			rt = DefaultRuntime
 		}
-		// Images are kept for the run and deleted by Close, which the suite
-		// framework calls after the suite (suites/framework).
-		return New(Options{Address: addr, Runtime: rt, Snapshotter: os.Getenv(EnvSnapshotter), StateDir: os.Getenv(EnvStateDir),
-			InjectDefaultEnv: os.Getenv(EnvInjectEnv) != "", CacheImages: true})
+		return open(Name, rt)
 	})
+	for _, s := range shims {
+		runners.Register(s.name, func() (runners.Runner, error) {
+			if os.Getenv(EnvAddress) != "" && s.binary != "" {
+				if _, err := exec.LookPath(s.binary); err != nil {
+					return nil, fmt.Errorf("%s: the shim %s (%s) is not on PATH: %w", s.name, s.binary, s.runtime, runners.ErrNotInstalled)
+				}
+			}
+			return open(s.name, s.runtime)
+		})
+	}
+}
+
+// open opens the registered runtime name on containerd runtime rt, with the
+// WASICERT_CONTAINERD_* settings.
+func open(name, rt string) (runners.Runner, error) {
+	addr := os.Getenv(EnvAddress)
+	if addr == "" {
+		return nil, fmt.Errorf("%s: %s is not set (the socket of a running containerd): %w", name, EnvAddress, runners.ErrNotInstalled)
+	}
+	// Images are kept for the run and deleted by Close, which the suite
+	// framework calls after the suite (suites/framework).
+	return New(Options{Name: name, Address: addr, Runtime: rt, Snapshotter: os.Getenv(EnvSnapshotter), StateDir: os.Getenv(EnvStateDir),
+		InjectDefaultEnv: os.Getenv(EnvInjectEnv) != "", CacheImages: true})
 }
 
 // Options configure a Runner.
 type Options struct {
+	// Name is what the Runner's Name returns: the name it is registered
+	// under; default "containerd".
+	Name string
 	// Address is containerd's gRPC socket, e.g. /tmp/wcd/containerd.sock.
 	Address string
 	// Namespace; default DefaultNamespace.
@@ -130,6 +178,9 @@ var _ io.Closer = (*Runner)(nil)
 // New connects to containerd. A missing socket is an error wrapping
 // runners.ErrNotInstalled with a one-line reason.
 func New(o Options) (*Runner, error) {
+	if o.Name == "" {
+		o.Name = Name
+	}
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
 	}
@@ -174,11 +225,13 @@ func New(o Options) (*Runner, error) {
 	return r, nil
 }
 
-// Name is "containerd:<runtime>".
-func (r *Runner) Name() string { return "containerd:" + r.opts.Runtime }
+// Name is Options.Name, the registry name: "containerd-wazero",
+// "containerd", ... (see the package documentation).
+func (r *Runner) Name() string { return r.opts.Name }
 
-// Version is containerd's version.
-func (r *Runner) Version() string { return "containerd " + r.version }
+// Version is containerd's version and the shim's runtime name, e.g.
+// "containerd 2.2.9 (io.containerd.wazero.v1)".
+func (r *Runner) Version() string { return "containerd " + r.version + " (" + r.opts.Runtime + ")" }
 
 // Features: read-only preopens (ro bind mounts), stdin, the sock_* imports
 // (wasm shims link preview 1 whole), a container from an image, and signals;
@@ -605,22 +658,11 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		if !exited {
 			res.Detail += "; it did not exit"
 		}
-	case code == trapExitStatus && r.opts.Runtime == DefaultRuntime && trapLine(stderr.Tail()) != "":
-		res.Ended = runners.EndedTrap
-		res.Detail = trapLine(stderr.Tail())
 	default:
 		res.Ended = runners.EndedExit
+		if msg, ok := trap.FromShim(int(code), stderr.Tail()); ok && r.opts.Runtime == DefaultRuntime {
+			res.Ended, res.Detail = runners.EndedTrap, msg
+		}
 	}
 	return res, nil
-}
-
-func trapLine(stderr []byte) string {
-	lines := strings.Split(strings.TrimRight(string(stderr), "\n"), "\n")
-	last := lines[len(lines)-1]
-	// The shim writes its line right after the guest's output, which need
-	// not end with a newline: the prefix may sit inside the last line.
-	if i := strings.LastIndex(last, TrapPrefix); i >= 0 {
-		return last[i+len(TrapPrefix):]
-	}
-	return ""
 }

@@ -41,8 +41,66 @@ func TestMissingSocket(t *testing.T) {
 	}
 	t.Log(err)
 	t.Setenv(ctrd.EnvAddress, "")
-	if _, err := runners.Open("containerd"); !errors.Is(err, runners.ErrNotInstalled) {
-		t.Fatalf("registered runner: want ErrNotInstalled, got %v", err)
+	for _, name := range registered() {
+		if _, err := runners.Open(name); !errors.Is(err, runners.ErrNotInstalled) {
+			t.Fatalf("registered runner %s: want ErrNotInstalled, got %v", name, err)
+		}
+	}
+}
+
+// registered are the registry names of the containerd runners.
+func registered() []string {
+	var names []string
+	for _, n := range runners.Names() {
+		if n == ctrd.Name || strings.HasPrefix(n, ctrd.Name+"-") {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// checkRegistry opens every registered containerd runtime on a running
+// containerd: each is named by its registry name and its Version names its
+// shim; runwasi's shims, not on PATH here, are not installed.
+func checkRegistry(t *testing.T, address string) {
+	t.Setenv(ctrd.EnvAddress, address)
+	t.Setenv(ctrd.EnvStateDir, t.TempDir())
+	want := map[string]string{
+		"containerd":          "(io.containerd.wazero.v1)",
+		"containerd-wazero":   "(io.containerd.wazero.v1)",
+		"containerd-wasmtime": "not installed",
+		"containerd-wasmedge": "not installed",
+	}
+	if got := registered(); len(got) != len(want) {
+		t.Errorf("registered containerd runtimes %v, want %d", got, len(want))
+	}
+	for name, version := range want {
+		r, err := runners.Open(name)
+		switch {
+		case version == "not installed":
+			if !errors.Is(err, runners.ErrNotInstalled) {
+				t.Errorf("%s: want not installed (no shim on PATH), got %v", name, err)
+			}
+			continue
+		case err != nil:
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if r.Name() != name || !strings.HasSuffix(r.Version(), version) {
+			t.Errorf("%s opens as %s %s", name, r.Name(), r.Version())
+		}
+		if err := r.(*ctrd.Runner).Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Setenv(ctrd.EnvRuntime, "io.containerd.wasmtime.v1")
+	r, err := runners.Open("containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.(*ctrd.Runner).Close()
+	if r.Name() != "containerd" || !strings.HasSuffix(r.Version(), "(io.containerd.wasmtime.v1)") {
+		t.Errorf("containerd with %s=io.containerd.wasmtime.v1 opens as %s %s", ctrd.EnvRuntime, r.Name(), r.Version())
 	}
 }
 
@@ -77,6 +135,7 @@ func TestContainerd(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("containerd %s at %s", d.Server, d.Address)
+			t.Run("registry", func(t *testing.T) { checkRegistry(t, d.Address) })
 			stopped := false
 			defer func() {
 				if !stopped {

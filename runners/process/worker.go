@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wasicert/wasicert/internal/trap"
 	"github.com/wasicert/wasicert/runners"
 )
 
@@ -197,8 +198,8 @@ const (
 	// WorkerExitError: the job failed before the guest ran (a "error"
 	// report), or the engine failed under it (a "crash" report).
 	WorkerExitError = 2
-	// WorkerExitTrap: the guest trapped.
-	WorkerExitTrap = 134
+	// WorkerExitTrap: the guest trapped (package internal/trap).
+	WorkerExitTrap = trap.ExitStatus
 )
 
 // WorkerEnd ends a worker's job: it writes rep on fd 3, says the same on

@@ -65,15 +65,3 @@ func TestConfinedVersion(t *testing.T) {
 		t.Errorf("Version() = %q, want %q", got, want)
 	}
 }
-
-func TestConfinedGrantsMissingDir(t *testing.T) {
-	_, _, err := wazero.ConfinedGrants([]string{"x"}, nil, []runners.Preopen{{GuestPath: "/sandbox", HostDir: t.TempDir() + "/missing"}})
-	if err == nil {
-		t.Fatal("ConfinedGrants with a missing host directory succeeded")
-	}
-	cfg, release, err := wazero.ConfinedGrants([]string{"x"}, []string{"A=1"}, []runners.Preopen{{GuestPath: "/sandbox", HostDir: t.TempDir()}})
-	if err != nil || cfg == nil || release == nil {
-		t.Fatalf("ConfinedGrants: %v, %v", cfg, err)
-	}
-	release()
-}

@@ -40,7 +40,6 @@ package wazero
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -61,6 +60,7 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/wasicert/wasicert/internal/hostns"
+	"github.com/wasicert/wasicert/internal/wazerogrant"
 	"github.com/wasicert/wasicert/runners"
 )
 
@@ -95,7 +95,7 @@ type Options struct {
 	Interpreter bool
 	// Confined mounts every preopen through package confinedfs, which
 	// resolves each guest path with an os.Root on the host directory,
-	// instead of wazero's directory mounts (ConfinedGrants, not Grants).
+	// instead of wazero's directory mounts (package internal/wazerogrant).
 	Confined bool
 	// MemoryLimit bounds each linear memory of a guest, in bytes, rounded
 	// down to whole 64 KiB pages; zero means DefaultMemoryLimit. At most
@@ -153,7 +153,7 @@ type runner struct {
 	kind   string // "compiler" or "interpreter", for Version
 	eng    *engine
 	config func() wazero.RuntimeConfig
-	// confined mounts preopens through confinedfs (ConfinedGrants).
+	// confined mounts preopens through confinedfs (wazerogrant.Confined).
 	confined bool
 }
 
@@ -281,35 +281,6 @@ func pokeListeners(ls []runners.Listener) {
 	}
 }
 
-// Grants returns a wazero module config that grants the guest exactly args
-// (argv[0] included), env (KEY=VALUE, split at the first '=') and preopens,
-// and nothing else: no host environment, no working directory, no sockets.
-// Clocks are the host's, random is crypto/rand; sleep, stdio and start
-// functions are the caller's to set. The embedded runner and our containerd
-// shim both use it, so the rule lives in one place.
-func Grants(args, env []string, preopens []runners.Preopen) wazero.ModuleConfig {
-	fsc := wazero.NewFSConfig()
-	for _, p := range preopens {
-		if p.ReadOnly {
-			fsc = fsc.WithReadOnlyDirMount(p.HostDir, p.GuestPath)
-		} else {
-			fsc = fsc.WithDirMount(p.HostDir, p.GuestPath)
-		}
-	}
-	cfg := wazero.NewModuleConfig().
-		WithName(""). // anonymous, so concurrent instances never clash
-		WithArgs(args...).
-		WithFSConfig(fsc).
-		WithSysWalltime().
-		WithSysNanotime().
-		WithRandSource(rand.Reader)
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		cfg = cfg.WithEnv(k, v)
-	}
-	return cfg
-}
-
 // moduleConfig adds to grants (what inv grants, from runner.grants) the
 // run's stdio and a sleep that the timeout cuts short.
 func moduleConfig(ctx context.Context, grants wazero.ModuleConfig, inv runners.Invocation, ex *execution) wazero.ModuleConfig {
@@ -319,7 +290,7 @@ func moduleConfig(ctx context.Context, grants wazero.ModuleConfig, inv runners.I
 		WithStderr(ex.stderr).
 		// Real sleep, but cut short at the timeout: wazero cannot stop a
 		// guest inside a host call, so a long poll_oneoff would outlive it.
-		WithNanosleep(SleepUntil(ctx)).
+		WithNanosleep(wazerogrant.SleepUntil(ctx)).
 		WithStartFunctions() // Run calls _start itself, to tell link errors from traps
 }
 
@@ -685,17 +656,3 @@ var wazeroVersion = sync.OnceValue(func() string {
 	}
 	return fallbackVersion
 })
-
-// SleepUntil is a real sleep for wazero's WithNanosleep that ends early when
-// ctx is done: wazero cannot stop a guest inside a host call, so a guest in
-// a long poll_oneoff would otherwise outlive a timeout or a kill.
-func SleepUntil(ctx context.Context) func(ns int64) {
-	return func(ns int64) {
-		t := time.NewTimer(time.Duration(ns))
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-	}
-}
