@@ -37,8 +37,27 @@
 // first: a concurrent swap can make them act on the link itself, but never
 // on anything outside the root (documented in go doc os.Root).
 //
-// os.Root does not stop at mount points, bind mounts or device files inside
-// the directory: what the host puts inside the directory is granted.
+// os.Root does not stop at mount points or bind mounts inside the
+// directory: a file system the host mounts inside it is granted.
+//
+// # Only regular files and directories are opened
+//
+// OpenFile opens regular files and directories (and, through them,
+// confined symlinks) only. A device node, FIFO or socket is refused with
+// EPERM before it is opened, unless it is a device node that
+// Options.Devices grants by type, major and minor (OCI linux.devices). An
+// image layer or a bind can hold device nodes (containerd makes them when it
+// unpacks a layer, as root); opening one would hand the guest the host's
+// device (a loop device's backing file, /dev/kmsg), and opening a FIFO blocks
+// the caller in the kernel, where no kill reaches it.
+//
+// The target is first looked at without being opened (stat through the
+// root, or fstatat of the last component for O_NOFOLLOW); then it is opened
+// with O_NONBLOCK and O_NOCTTY added and the opened descriptor is checked
+// again with fstat, so a file swapped for a device or FIFO between the two
+// is closed unused (that swap can make the open itself happen, never a
+// read, write or ioctl). O_NONBLOCK is cleared again unless the guest asked
+// for it.
 //
 // # Errnos
 //
@@ -93,23 +112,49 @@ type FS struct {
 	root     *os.Root
 	hostDir  string
 	readOnly bool
+	devices  []Device
 }
 
 var _ experimentalsys.FS = (*FS)(nil)
 
+// Device is one device node the guest may open: an entry of the OCI spec's
+// linux.devices
+// (https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#devices).
+type Device struct {
+	// Block is true for a block device ("b"), false for a character
+	// device ("c" or "u").
+	Block        bool
+	Major, Minor uint32
+}
+
+// Options configure an FS.
+type Options struct {
+	// ReadOnly refuses every mutation with EROFS.
+	ReadOnly bool
+	// Devices are the device nodes OpenFile opens; every other device
+	// node, and every FIFO and socket, is refused with EPERM.
+	Devices []Device
+}
+
 // New returns a sys.FS confined to hostDir, which must be a directory.
-// When readOnly is true every mutation is refused with EROFS.
+// When readOnly is true every mutation is refused with EROFS. No device
+// node, FIFO or socket is opened.
 func New(hostDir string, readOnly bool) (experimentalsys.FS, error) {
 	return Open(hostDir, readOnly)
 }
 
 // Open is New returning the concrete type, whose Close releases the root.
 func Open(hostDir string, readOnly bool) (*FS, error) {
+	return OpenOptions(hostDir, Options{ReadOnly: readOnly})
+}
+
+// OpenOptions is Open with Options.
+func OpenOptions(hostDir string, o Options) (*FS, error) {
 	root, err := os.OpenRoot(hostDir)
 	if err != nil {
 		return nil, err
 	}
-	return &FS{root: root, hostDir: hostDir, readOnly: readOnly}, nil
+	return &FS{root: root, hostDir: hostDir, readOnly: o.ReadOnly, devices: o.Devices}, nil
 }
 
 // String is the host directory, as wazero's DirFS reports it.
@@ -131,13 +176,21 @@ func (c *FS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode) (e
 	if errno != 0 {
 		return nil, errno
 	}
-	osflag := toOsOpenFlag(flag)
+	// O_NONBLOCK: a FIFO swapped in after the type check does not block
+	// the open; newFile restores blocking mode unless the guest asked.
+	osflag := toOsOpenFlag(flag) | syscall.O_NONBLOCK | syscall.O_NOCTTY
 	perm = perm.Perm() // os.Root refuses setuid, setgid and sticky bits
 
 	var f *os.File
 	if flag&experimentalsys.O_NOFOLLOW != 0 && !strings.HasSuffix(name, "/") {
 		f, errno = c.openNoFollow(name, osflag, perm)
 	} else {
+		// Look before opening: a device or FIFO is never opened.
+		if fi, err := c.root.Stat(name); err == nil {
+			if errno := c.allowed(fi.Sys().(*syscall.Stat_t)); errno != 0 {
+				return nil, errno
+			}
+		}
 		var err error
 		f, err = c.root.OpenFile(name, osflag&^syscall.O_NOFOLLOW, perm)
 		errno = toErrno(err)
@@ -145,7 +198,40 @@ func (c *FS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode) (e
 	if errno != 0 {
 		return nil, errno
 	}
+	// Check what was opened, not the path: it may have been swapped.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, toErrno(err)
+	}
+	if errno := c.allowed(&syscall.Stat_t{Mode: st.Mode, Rdev: st.Rdev}); errno != 0 {
+		f.Close()
+		return nil, errno
+	}
+	if flag&experimentalsys.O_NONBLOCK == 0 {
+		_ = syscall.SetNonblock(int(f.Fd()), false)
+	}
 	return newFile(f, flag, c.readOnly), 0
+}
+
+// allowed reports whether a file of st's type may be opened: regular files
+// and directories, and the device nodes Options.Devices grants.
+func (c *FS) allowed(st *syscall.Stat_t) experimentalsys.Errno {
+	if weakenedAnyFileType {
+		return 0
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG, syscall.S_IFDIR:
+		return 0
+	case syscall.S_IFCHR, syscall.S_IFBLK:
+		block := st.Mode&syscall.S_IFMT == syscall.S_IFBLK
+		for _, d := range c.devices {
+			if d.Block == block && d.Major == unix.Major(st.Rdev) && d.Minor == unix.Minor(st.Rdev) {
+				return 0
+			}
+		}
+	}
+	return experimentalsys.EPERM
 }
 
 // openNoFollow opens name without following its last component: the parent
@@ -164,6 +250,12 @@ func (c *FS) openNoFollow(name string, osflag int, perm fs.FileMode) (*os.File, 
 		return nil, errno
 	}
 	defer parent.Close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(parent.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+		if errno := c.allowed(&syscall.Stat_t{Mode: st.Mode, Rdev: st.Rdev}); errno != 0 {
+			return nil, errno
+		}
+	}
 	var fd int
 	err := ignoringEINTR(func() (err error) {
 		fd, err = unix.Openat(int(parent.Fd()), base, osflag|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, uint32(perm))

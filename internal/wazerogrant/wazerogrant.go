@@ -29,6 +29,10 @@ type Dir struct {
 	Host string
 	// ReadOnly refuses every write, create, truncate, rename and unlink.
 	ReadOnly bool
+	// Devices are the device nodes under Host the guest may open (Confined
+	// only; see confinedfs.Options.Devices). None: no device node, FIFO or
+	// socket is opened.
+	Devices []confinedfs.Device
 }
 
 // Config returns a wazero module config that grants the guest exactly args
@@ -66,7 +70,8 @@ func Config(args, env []string, dirs []Dir) wazero.ModuleConfig {
 // instead of wazero's directory mounts: each path the guest uses is
 // resolved by an os.Root on the dir's host directory, so no symlink, "..",
 // absolute path or read-only bypass (O_TRUNC with FD_READ) reaches outside
-// it or writes to a read-only dir (see package confinedfs). Everything else
+// it or writes to a read-only dir, and no device node, FIFO or socket is
+// opened unless the Dir grants that device (see package confinedfs). Everything else
 // is exactly Config.
 //
 // Each mount holds one open directory descriptor: call release once the
@@ -82,14 +87,12 @@ func Confined(args, env []string, dirs []Dir) (cfg wazero.ModuleConfig, release 
 	}
 	fsc := wazero.NewFSConfig()
 	for _, d := range dirs {
-		fs, err := confinedfs.New(d.Host, d.ReadOnly)
+		fs, err := confinedfs.OpenOptions(d.Host, confinedfs.Options{ReadOnly: d.ReadOnly, Devices: d.Devices})
 		if err != nil {
 			release()
 			return nil, nil, fmt.Errorf("wazero: preopen %s: %w", d.Guest, err)
 		}
-		if c, ok := fs.(io.Closer); ok {
-			closers = append(closers, c)
-		}
+		closers = append(closers, fs)
 		fsc = fsc.(sysfs.FSConfig).WithSysFSMount(fs, d.Guest)
 	}
 	// Config with no dirs, then the confined mounts in their place.
