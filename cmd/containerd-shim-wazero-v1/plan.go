@@ -13,6 +13,8 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/wasicert/wasicert/internal/confinedfs"
 )
 
 // EnvCacheDir names the directory for wazero's on-disk compile cache. It is
@@ -24,6 +26,9 @@ const EnvCacheDir = "WASICERT_SHIM_CACHE_DIR"
 type Preopen struct {
 	Host, Guest string
 	ReadOnly    bool
+	// Devices are the device nodes under Host the guest may open: the
+	// spec's linux.devices, none on a nodev bind.
+	Devices []confinedfs.Device
 }
 
 // Plan is everything the guest is granted, derived from the OCI spec by least
@@ -34,21 +39,32 @@ type Plan struct {
 	Args       []string
 	Env        [][2]string
 	Preopens   []Preopen
-	Skipped    []string // mounts not granted, for the log
+	// Mounts are the kernel mounts the shim makes inside the rootfs before
+	// the guest starts (tmpfs, non-recursive binds), in spec order; the
+	// Preopens that name them are filled in by MountAll.
+	Mounts []KernelMount
+	Skipped []string // mounts not granted, for the log
 }
 
-// nonBindTypes are mount types the shim never grants: WASI has no /proc,
-// /sys, /dev or cgroups.
-var nonBindTypes = []string{"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "shm"}
+// mootTypes are mount types that are moot for a WASI guest: it has no
+// /proc, /sys, ptys, POSIX message queues or cgroup files to use (see
+// docs/shim.md). They are skipped and logged.
+var mootTypes = []string{"proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"}
 
 func isBind(m specs.Mount) bool {
 	if m.Type == "bind" || m.Type == "rbind" {
 		return true
 	}
-	if slices.Contains(nonBindTypes, m.Type) {
+	if slices.Contains(mootTypes, m.Type) || m.Type == "tmpfs" {
 		return false
 	}
 	return slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// recursive: "rbind" (and containerd 2.x's "rro") binds the source with
+// its submounts; a plain "bind" does not.
+func recursive(m specs.Mount) bool {
+	return m.Type == "rbind" || slices.Contains(m.Options, "rbind")
 }
 
 // readOnly: "ro", or containerd 2.x's recursive "rro", makes a bind read-only.
@@ -67,6 +83,14 @@ func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
 	args := spec.Process.Args
 	if len(args) == 0 || args[0] == "" {
 		return nil, errors.New("no entrypoint: process.args is empty (the image sets no Entrypoint or Cmd and none was given)")
+	}
+	for i, a := range args {
+		if strings.ContainsRune(a, 0) {
+			return nil, fmt.Errorf("process.args[%d] %q contains a NUL byte: a WASI argument is a C string", i, a)
+		}
+	}
+	if err := refused(spec); err != nil {
+		return nil, err
 	}
 	p := &Plan{Args: slices.Clone(args)}
 
@@ -102,10 +126,28 @@ func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
 		p.Env = append(p.Env, [2]string{k, v})
 	}
 
-	p.Preopens = append(p.Preopens, Preopen{Host: rootfs, Guest: "/", ReadOnly: spec.Root != nil && spec.Root.Readonly})
+	devices, err := grantedDevices(spec)
+	if err != nil {
+		return nil, err
+	}
+	rootRO := spec.Root != nil && spec.Root.Readonly
+	p.Preopens = append(p.Preopens, Preopen{Host: rootfs, Guest: "/", ReadOnly: rootRO, Devices: devices})
 	for _, m := range spec.Mounts {
-		if !isBind(m) {
-			p.Skipped = append(p.Skipped, m.Type+":"+m.Destination)
+		dest := path.Clean("/" + m.Destination)
+		switch {
+		case m.Type == "tmpfs" && !weakenedMounts:
+			// A tmpfs of its own, mounted at its destination inside the
+			// rootfs (so the rootfs preopen reaches it, as in a Linux
+			// container); preopened too when the rootfs is read-only, so
+			// that it stays writable.
+			p.Mounts = append(p.Mounts, KernelMount{Mount: m, Dest: dest, Preopen: rootRO})
+			continue
+		case !isBind(m):
+			if !slices.Contains(mootTypes, m.Type) && m.Type != "tmpfs" {
+				return nil, fmt.Errorf("mount %s of type %q is not supported by the wazero shim (supported: bind, rbind, tmpfs; moot for a wasm guest: %s)",
+					dest, m.Type, strings.Join(mootTypes, ", "))
+			}
+			p.Skipped = append(p.Skipped, m.Type+":"+dest)
 			continue
 		}
 		st, err := os.Stat(m.Source)
@@ -114,13 +156,75 @@ func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
 		}
 		if !st.IsDir() {
 			// WASI preopens are directories; a file bind (e.g. /etc/hosts) is not granted.
-			p.Skipped = append(p.Skipped, "file-bind:"+m.Destination)
+			p.Skipped = append(p.Skipped, "file-bind:"+dest)
 			continue
 		}
-		dest := path.Clean("/" + m.Destination)
-		p.Preopens = append(p.Preopens, Preopen{Host: m.Source, Guest: dest, ReadOnly: readOnly(m.Options)})
+		var devs []confinedfs.Device
+		if !slices.Contains(m.Options, "nodev") {
+			devs = devices
+		}
+		if !recursive(m) && !weakenedMounts {
+			// The source alone, without its submounts: a kernel bind
+			// mount (no MS_REC) inside the rootfs, preopened there.
+			p.Mounts = append(p.Mounts, KernelMount{Mount: m, Dest: dest, Preopen: true, Devices: devs})
+			continue
+		}
+		p.Preopens = append(p.Preopens, Preopen{Host: m.Source, Guest: dest, ReadOnly: readOnly(m.Options), Devices: devs})
 	}
 	return p, nil
+}
+
+// grantedDevices is the spec's linux.devices as confinedfs grants.
+func grantedDevices(spec *specs.Spec) ([]confinedfs.Device, error) {
+	if spec.Linux == nil {
+		return nil, nil
+	}
+	var ds []confinedfs.Device
+	for _, d := range spec.Linux.Devices {
+		switch d.Type {
+		case "c", "u":
+			ds = append(ds, confinedfs.Device{Major: uint32(d.Major), Minor: uint32(d.Minor)})
+		case "b":
+			ds = append(ds, confinedfs.Device{Block: true, Major: uint32(d.Major), Minor: uint32(d.Minor)})
+		default:
+			return nil, fmt.Errorf("linux.devices %s: type %q is not supported (the wazero shim grants character and block devices only)", d.Path, d.Type)
+		}
+	}
+	return ds, nil
+}
+
+// refused fails a spec that asks for what the shim cannot give: hooks,
+// user namespaces, masked or read-only paths outside /proc and /sys. The
+// message names the field (docs/shim.md has the whole table).
+func refused(spec *specs.Spec) error {
+	if h := spec.Hooks; h != nil {
+		for _, c := range []struct {
+			name  string
+			hooks []specs.Hook
+		}{{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
+			{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop}} {
+			if len(c.hooks) > 0 {
+				return fmt.Errorf("OCI hooks are not supported: hooks.%s runs %s on the host, and the wazero shim has no container process or namespaces for a hook to act on (docker: use --network=none)",
+					c.name, c.hooks[0].Path)
+			}
+		}
+	}
+	if l := spec.Linux; l != nil {
+		if len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0 || slices.ContainsFunc(l.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.UserNamespace }) {
+			return errors.New("a user namespace (linux.namespaces user, linux.uidMappings, linux.gidMappings) is not supported by the wazero shim")
+		}
+		for _, c := range []struct {
+			name  string
+			paths []string
+		}{{"maskedPaths", l.MaskedPaths}, {"readonlyPaths", l.ReadonlyPaths}} {
+			for _, p := range c.paths {
+				if q := path.Clean("/" + p); !strings.HasPrefix(q+"/", "/proc/") && !strings.HasPrefix(q+"/", "/sys/") {
+					return fmt.Errorf("linux.%s %s is not supported: the wazero shim grants no /proc or /sys, and masks nothing else", c.name, p)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ReadModule reads the entrypoint and checks it looks like WebAssembly.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -53,12 +54,12 @@ func TestBuildPlan(t *testing.T) {
 	if p.EntryGuest != "/m.wasm" || p.Args[0] != "m.wasm" || len(p.Env) != 2 || p.Env[1] != [2]string{"B", ""} {
 		t.Errorf("plan %+v", p)
 	}
-	want := []Preopen{{root, "/", false}, {data, "/data", true}, {data, "/rw", false}, {data, "/rro", true}}
+	want := []Preopen{{Host: root, Guest: "/"}, {Host: data, Guest: "/data", ReadOnly: true}, {Host: data, Guest: "/rw"}, {Host: data, Guest: "/rro", ReadOnly: true}}
 	if len(p.Preopens) != len(want) {
 		t.Fatalf("preopens %+v", p.Preopens)
 	}
 	for i := range want {
-		if p.Preopens[i] != want[i] {
+		if !reflect.DeepEqual(p.Preopens[i], want[i]) {
 			t.Errorf("preopen %d: %+v want %+v", i, p.Preopens[i], want[i])
 		}
 	}

@@ -69,6 +69,9 @@ type wtask struct {
 	// releaseFS closes the confined mounts' directory descriptors, which
 	// would keep the rootfs mount busy.
 	releaseFS func()
+	// unmountPlan undoes the plan's kernel mounts (tmpfs, non-recursive
+	// binds) inside the rootfs.
+	unmountPlan func() error
 
 	mu         sync.Mutex
 	status     task.Status
@@ -238,7 +241,10 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
 	}
 	if len(plan.Skipped) > 0 {
-		log.G(ctx).WithField("skipped", plan.Skipped).Debug("mounts not granted to the guest")
+		log.G(ctx).WithField("skipped", plan.Skipped).Info("mounts moot for a wasm guest, not granted (docs/shim.md)")
+	}
+	if t.unmountPlan, err = plan.MountAll(t.rootfs); err != nil {
+		return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: %v", err)
 	}
 	wasm, err := plan.ReadModule()
 	if err != nil {
@@ -269,7 +275,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 
 	dirs := make([]wazerogrant.Dir, len(plan.Preopens))
 	for i, p := range plan.Preopens {
-		dirs[i] = wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly}
+		dirs[i] = wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly, Devices: p.Devices}
 	}
 	env := make([]string, len(plan.Env))
 	for i, kv := range plan.Env {
@@ -344,6 +350,12 @@ func (t *wtask) release(ctx context.Context) {
 	if t.releaseFS != nil {
 		t.releaseFS()
 		t.releaseFS = nil
+	}
+	if t.unmountPlan != nil {
+		if err := t.unmountPlan(); err != nil {
+			log.G(ctx).WithError(err).Warn("unmount tmpfs and bind mounts")
+		}
+		t.unmountPlan = nil
 	}
 	if t.mounted {
 		if err := mount.UnmountRecursive(t.rootfs, 0); err != nil {
