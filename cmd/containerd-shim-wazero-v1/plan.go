@@ -42,7 +42,7 @@ type Plan struct {
 	// Mounts are the kernel mounts the shim makes inside the rootfs before
 	// the guest starts (tmpfs, non-recursive binds), in spec order; the
 	// Preopens that name them are filled in by MountAll.
-	Mounts []KernelMount
+	Mounts  []KernelMount
 	Skipped []string // mounts not granted, for the log
 }
 

@@ -18,7 +18,9 @@ func New(hostDir string, readOnly bool) (experimentalsys.FS, error) {
 }
 
 // FS is not implemented on this platform.
-type FS struct{ experimentalsys.UnimplementedFS }
+type FS struct {
+	experimentalsys.UnimplementedFS
+}
 
 // Close does nothing.
 func (*FS) Close() error { return nil }
