@@ -114,6 +114,36 @@ type Invocation struct {
 	// reads /etc/passwd through an escape prints a canary. Applying them
 	// needs root; Result.HostFilesMasked says whether they were.
 	HostFiles []HostFile
+
+	// What follows is container-only: what an OCI image and an OCI spec
+	// carry beyond the module, for the shim specs. Runners that are not
+	// container platforms (FeatureContainer) ignore it.
+
+	// ImageFiles are added to the container image's layer beside the
+	// module: directories, device nodes, FIFOs.
+	ImageFiles []ImageFile
+	// Mounts are added to the container's OCI spec after the preopens'
+	// bind mounts.
+	Mounts []Mount
+}
+
+// ImageFile is one entry of a container image's layer (Invocation.ImageFiles).
+type ImageFile struct {
+	// Path is absolute in the image, e.g. "/scratch".
+	Path string
+	// Type is "dir", "char", "block" or "fifo".
+	Type string
+	// Major and Minor name the device of a "char" or "block" node.
+	Major, Minor uint32
+}
+
+// Mount is one OCI mount (Invocation.Mounts), as in the runtime spec's
+// mounts: https://github.com/opencontainers/runtime-spec/blob/main/config.md#mounts
+type Mount struct {
+	Destination string
+	Type        string
+	Source      string
+	Options     []string
 }
 
 // Canary is one secret a runner watches for (Invocation.Canaries).

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -138,6 +139,11 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	run := RunFunc(o.Runner.Run)
 	for _, a := range plan.Actors {
 		if run, err = a.Act(st, run); err != nil {
+			if errors.Is(err, ErrSkip) {
+				rec.Verdict, rec.Actual = verdicts.Skipped, verdicts.Skipped
+				rec.Reason = err.Error()
+				return rec, nil
+			}
 			return rec, fmt.Errorf("%s: %w", spec.ID, err)
 		}
 	}

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"syscall"
@@ -21,6 +22,11 @@ type Actor interface {
 	// the harness's own (no free port, a runner that cannot signal).
 	Act(st *Stage, run RunFunc) (RunFunc, error)
 }
+
+// ErrSkip, wrapped in an actor's error with a one-line reason, says the
+// host cannot set the actor up here (e.g. it needs root): Execute records
+// the spec as skipped with that reason instead of failing the harness.
+var ErrSkip = errors.New("skipped")
 
 // RunFunc runs one Invocation: a Runner's Run, or an actor's wrapping of it.
 type RunFunc func(ctx context.Context, inv runners.Invocation) (runners.Result, error)
@@ -105,4 +111,20 @@ func (s Signal) Act(st *Stage, _ RunFunc) (RunFunc, error) {
 	return func(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
 		return sig.RunWithSignal(ctx, inv, s.Sig, s.After)
 	}, nil
+}
+
+// Container adds image files and OCI mounts to the run
+// (runners.Invocation.ImageFiles and Mounts): what only a container
+// platform's image and spec can carry. Specs that use it require
+// runners.FeatureContainer.
+type Container struct {
+	ImageFiles []runners.ImageFile
+	Mounts     []runners.Mount
+}
+
+// Act adds the files and mounts.
+func (c Container) Act(st *Stage, run RunFunc) (RunFunc, error) {
+	st.Invocation.ImageFiles = append(st.Invocation.ImageFiles, c.ImageFiles...)
+	st.Invocation.Mounts = append(st.Invocation.Mounts, c.Mounts...)
+	return run, nil
 }

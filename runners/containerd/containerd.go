@@ -7,8 +7,10 @@
 // Options.CacheImages imported once per module digest and kept until Close),
 // creates a container whose spec grants exactly the Invocation:
 // process.args = inv.Args, process.env = inv.Env (unless InjectDefaultEnv),
-// one bind mount per preopen (rbind, plus ro when ReadOnly), stdio through
-// FIFOs under the runner's state dir. Every task, container and snapshot is
+// one bind mount per preopen (rbind, plus ro when ReadOnly), then
+// inv.Mounts; stdio through FIFOs under the runner's state dir. An
+// Invocation with ImageFiles gets an image of its own with those entries in
+// its layer (never cached). Every task, container and snapshot is
 // removed after the run, also when it fails or ctx is cancelled; one that
 // cannot be is named in Run's error and retried by Close.
 //
@@ -41,6 +43,7 @@
 package containerd
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -372,11 +375,15 @@ func (r *Runner) runModule(ctx context.Context, inv runners.Invocation, sig *Sig
 	key := dgst + ":" + mpath
 	name := fmt.Sprintf("wasicert.local/module/%s:%s-%s", sanitize(inv.Module.Name), dgst[:16], hex.EncodeToString(ph[:4]))
 	ctx = r.nsctx(ctx)
-	if !r.opts.CacheImages {
+	files, err := imageFiles(inv.ImageFiles)
+	if err != nil {
+		return runners.Result{}, err
+	}
+	if !r.opts.CacheImages || len(files) > 0 {
 		// An image for this run alone (its own name: concurrent runs of
 		// one module never delete each other's).
 		name += "-" + randomHex()
-		layout, _, err := ociimage.Build(ociimage.Options{Name: name, Module: wasm, Path: mpath})
+		layout, _, err := ociimage.Build(ociimage.Options{Name: name, Module: wasm, Path: mpath, Files: files})
 		if err != nil {
 			return runners.Result{}, err
 		}
@@ -505,6 +512,19 @@ func randomHex() string {
 
 func randomID(name string) string { return "wasicert-" + sanitize(name) + "-" + randomHex() }
 
+// imageFiles converts Invocation.ImageFiles for package ociimage.
+func imageFiles(in []runners.ImageFile) ([]ociimage.File, error) {
+	var out []ociimage.File
+	for _, f := range in {
+		t, ok := map[string]byte{"dir": tar.TypeDir, "char": tar.TypeChar, "block": tar.TypeBlock, "fifo": tar.TypeFifo}[f.Type]
+		if !ok {
+			return nil, fmt.Errorf("containerd runner: image file %s: unknown type %q", f.Path, f.Type)
+		}
+		out = append(out, ociimage.File{Path: f.Path, Type: t, Major: int64(f.Major), Minor: int64(f.Minor)})
+	}
+	return out, nil
+}
+
 // withExactEnv sets process.env to exactly env (an empty list, never nil).
 func withExactEnv(env []string) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
@@ -547,6 +567,13 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 	}
 	if len(inv.Preopens) > 0 {
 		specOpts = append(specOpts, oci.WithMounts(bindMounts(inv.Preopens)))
+	}
+	if len(inv.Mounts) > 0 {
+		var ms []specs.Mount
+		for _, m := range inv.Mounts {
+			ms = append(ms, specs.Mount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options})
+		}
+		specOpts = append(specOpts, oci.WithMounts(ms))
 	}
 
 	cleanupCtx := func() (context.Context, context.CancelFunc) {

@@ -80,6 +80,50 @@ func shimSpecs() []suites.Spec {
 			Judge: func(ev *suites.Evidence) suites.Judgement { return judgeEnv(shimEnv(ev.Fixture))(ev) },
 		},
 		{
+			ID: "shim.device-nodes", Area: suites.AreaShim, Severity: suites.SeverityEscape, Level: suites.MUST,
+			Rule: "Device nodes in the image (containerd makes them when it unpacks a layer) are not opened: a block node for a loop device holding a canary and a character node cannot be read or written unless linux.devices grants them.",
+			Ref:  refShimDoc, Requires: container,
+			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
+				l := &LoopDevice{Block: "/wasicert-dev/blk", Char: "/wasicert-dev/chr"}
+				return suites.Plan{Probe: "fs", Actors: []suites.Actor{l}, Steps: []suites.Step{
+					step(probes.OpLibcOpen, "dev.block-read", suites.Deny, l.Block),
+					writeStep("dev.block-write", "/", strings.TrimPrefix(l.Block, "/"), 0, "OVERWRITTEN-BY-GUEST", suites.Deny),
+					step(probes.OpLibcOpen, "dev.char-read", suites.Deny, l.Char),
+					step(probes.OpLibcOpen, "dev.control", suites.Succeed, "/"+suites.Argv0),
+				}}
+			},
+			Judge: judgeLoop,
+		},
+		{
+			ID: "shim.tmpfs", Area: suites.AreaShim, Severity: suites.SeverityConformance, Level: suites.MUST,
+			Rule: "A tmpfs mount in the OCI spec is a tmpfs of its own at its destination: writes to it are bounded by its size option and do not land in the image's layer.",
+			Ref:  refShimDoc, Requires: container,
+			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
+				const size, sizeK = 64 << 10, 16
+				return suites.Plan{Probe: "fs", Actors: []suites.Actor{suites.Container{
+					// The image has the directory, as images have /tmp: a
+					// skipped tmpfs leaves the image's own.
+					ImageFiles: []runners.ImageFile{{Path: "/scratch", Type: "dir"}},
+					Mounts:     []runners.Mount{{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=" + strconv.Itoa(sizeK) + "k"}}},
+				}}, Steps: []suites.Step{
+					writeStep("tmpfs.small", "/", "scratch/small", oCreat, strings.Repeat("s", 1024), suites.Succeed),
+					writeStep("tmpfs.past-size", "/", "scratch/big", oCreat, strings.Repeat("b", size), suites.Custom),
+				}}
+			},
+			Judge: judgeTmpfs("tmpfs.past-size", "/scratch", 64<<10, 16),
+		},
+		{
+			ID: "shim.bind-nonrecursive", Area: suites.AreaShim, Severity: suites.SeverityEscape, Level: suites.MUST,
+			Rule: "A bind mount without rbind grants its source alone: a file system mounted under the source on the host (a tmpfs holding a canary) is not reachable.",
+			Ref:  refShimDoc, Requires: container,
+			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
+				return suites.Plan{Probe: "fs", Actors: []suites.Actor{&Submount{Dest: "/nr", Options: []string{"bind", "ro"}}}, Steps: []suites.Step{
+					step(probes.OpLibcOpen, "nrbind.control", suites.Succeed, "/nr/visible.txt"),
+					step(probes.OpLibcOpen, "nrbind.submount", suites.Deny, "/nr/sub/canary.txt"),
+				}}
+			},
+		},
+		{
 			ID: "shim.signal-exit", Area: suites.AreaShim, Severity: suites.SeverityConformance, Level: suites.SHOULD,
 			Rule: "Killing the task with SIGTERM ends it with exit status 143 (128+signal), as for a Linux container.",
 			Ref:  refShimDoc, Requires: []runners.Feature{runners.FeatureContainer, runners.FeatureSignal},

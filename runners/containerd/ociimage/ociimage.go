@@ -52,6 +52,19 @@ type Options struct {
 	Env []string
 	// Platform overrides Platform.
 	Platform *ocispec.Platform
+	// Files are extra layer entries after the module (directories, device
+	// nodes, FIFOs), parents first where the caller lists them.
+	Files []File
+}
+
+// File is one extra layer entry: containerd makes it when it unpacks the
+// layer (device nodes with mknod, as root).
+type File struct {
+	Path string
+	// Type is tar.TypeDir, tar.TypeChar, tar.TypeBlock or tar.TypeFifo.
+	Type         byte
+	Major, Minor int64
+	Mode         int64 // 0 means 0755 for a directory, 0666 otherwise
 }
 
 // epoch keeps the layer and config bytes reproducible.
@@ -83,6 +96,23 @@ func Layer(o Options) ([]byte, error) {
 			return nil, err
 		}
 		if _, err := tw.Write(o.Module); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range o.Files {
+		name := strings.TrimPrefix(path.Clean("/"+f.Path), "/")
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o666
+			if f.Type == tar.TypeDir {
+				mode = 0o755
+			}
+		}
+		if f.Type == tar.TypeDir {
+			name += "/"
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: f.Type, Name: name, Mode: mode, Devmajor: f.Major, Devminor: f.Minor,
+			ModTime: epoch, Format: tar.FormatPAX}); err != nil {
 			return nil, err
 		}
 	}
