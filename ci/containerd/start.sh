@@ -8,6 +8,8 @@
 # 1 anything else (with the log tail).
 #
 # Env: SHIM_BIN=path copies a prebuilt shim instead of building it;
+#      WASICERT_WEAK_SHIM=1 also builds the weakened shim (negative control)
+#      as runtime io.containerd.wazeroweak.v1;
 #      WASICERT_SHIM_CACHE_DIR overrides the shim's compile cache dir
 #      (default RUNDIR/cache); CONTAINERD2_VERSION (default v2.2.9).
 set -euo pipefail
@@ -69,6 +71,12 @@ if [ -n "${SHIM_BIN:-}" ]; then
 	cp "$SHIM_BIN" "$RUN/bin/containerd-shim-wazero-v1"
 else
 	(cd "$REPO" && go build -o "$RUN/bin/containerd-shim-wazero-v1" ./cmd/containerd-shim-wazero-v1) >&2
+fi
+# The weakened shim (build tag wasicert_weakened: the first shim's device
+# nodes, tmpfs and bind handling), runtime io.containerd.wazeroweak.v1: the
+# negative control of the filesystem shim specs. Only when asked for.
+if [ -n "${WASICERT_WEAK_SHIM:-}" ]; then
+	(cd "$REPO" && go build -tags wasicert_weakened -o "$RUN/bin/containerd-shim-wazeroweak-v1" ./cmd/containerd-shim-wazero-v1) >&2
 fi
 
 cat >"$RUN/config.toml" <<TOML

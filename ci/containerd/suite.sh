@@ -6,9 +6,14 @@
 #   1. the whole catalogue with the guest env exactly the spec's env, and
 #   2. the env and shim specs as docker/ctr run them (containerd's default
 #      PATH injected: reported as injected by the engine, not as a leak),
+#   3. the filesystem shim specs (device nodes, tmpfs, non-recursive binds)
+#      on the weakened shim (io.containerd.wazeroweak.v1, built with the
+#      wasicert_weakened tag: the first shim's behaviour), where each must
+#      fail: their negative control through real containerd,
 # then fails on anything left behind: a container, image, snapshot (native or
-# overlayfs) or lease in any namespace, a shim socket, a fifo; and, after
-# stopping the daemon, a containerd or shim process, a mount, the run dir.
+# overlayfs) or lease in any namespace, a shim socket, a fifo, a loop device
+# the specs attached; and, after stopping the daemon, a containerd or shim
+# process, a mount, the run dir.
 # Interrupted (INT, TERM) or failing, it still stops the daemon.
 #
 # The launcher's env canary WASICERT_HOST_CANARY is exported before the daemon
@@ -65,7 +70,23 @@ leftovers() {
 	if [ -n "$(ls -A "$run/s")" ]; then
 		echo "shim sockets: $(ls -A "$run/s" | head -3)"
 	fi
+	loops
 }
+
+# loops: loop devices attached to the shim.device-nodes spec's canary files
+# (suites/catalogue LoopMarker), which the spec detaches after each run.
+loops() {
+	local f
+	for f in /sys/block/loop*/loop/backing_file; do
+		[ -r "$f" ] || continue
+		if grep -q 'wasicert-loop-' "$f" 2>/dev/null; then
+			echo "loop device: ${f#/sys/block/}: $(cat "$f")"
+		fi
+	done
+}
+export WASICERT_WEAK_SHIM=1
+WEAK_SPECS='shim\.(device-nodes|tmpfs|bind-nonrecursive):'
+
 
 status=0
 for v in $VERSIONS; do
@@ -84,6 +105,18 @@ for v in $VERSIONS; do
 	echo "== containerd $(cat "$run/version"): env and shim specs with the engine's default env (as docker and ctr run them)"
 	WASICERT_CONTAINERD_INJECT_ENV=1 "$WASICERT" run --runtime containerd-wazero --label-filter 'Area:env || Area:shim' \
 		--junit "$OUT/$v-docker-env/junit.xml" --results "$OUT/$v-docker-env/results.jsonl" || status=1
+
+	echo "== containerd $(cat "$run/version"): negative control: the filesystem shim specs on the weakened shim (each must fail)"
+	WASICERT_CONTAINERD_RUNTIME=io.containerd.wazeroweak.v1 "$WASICERT" run --runtime containerd --no-expectations --focus "$WEAK_SPECS" \
+		--results "$OUT/$v-weakened/results.jsonl" >"$OUT/$v-weakened.log" 2>&1
+	for id in shim.device-nodes shim.tmpfs shim.bind-nonrecursive; do
+		if ! grep -F "\"spec\":\"$id\"" "$OUT/$v-weakened/results.jsonl" 2>/dev/null | grep -Eq '"verdict":"(escape|leak|fail)"'; then
+			echo "containerd suite: $id did not fail on the weakened shim (its negative control); see $OUT/$v-weakened.log" >&2
+			status=1
+		else
+			echo "   $id fails on the weakened shim: $(grep -F "\"spec\":\"$id\"" "$OUT/$v-weakened/results.jsonl" | grep -o '"verdict":"[a-z]*"' | head -1)"
+		fi
+	done
 
 	# The runner keeps one fifo/ parent; every run's fifos must be gone.
 	left=$(find "$WASICERT_CONTAINERD_STATE_DIR" -mindepth 1 ! -path "$WASICERT_CONTAINERD_STATE_DIR/fifo" 2>/dev/null | head -3)
