@@ -48,7 +48,7 @@ type Evidence struct {
 	Implicit, Injected []string
 	// Host is what the host saw, whatever the guest printed: canaries in
 	// the output and the writable dirs, and changes outside the sandbox.
-	Host fixtures.Report
+	Host fixtures.Findings
 }
 
 // Line returns the first record printed for check.
@@ -310,7 +310,7 @@ func judgeHost(ev *Evidence) Judgement {
 		j = Worse(j, Judgement{Verdict: v, Reason: "canary: " + s.String(), Causes: []string{"canary:" + s.Canary + ":" + s.Where}})
 	}
 	if len(ev.Host.Changes) > 0 {
-		k := Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + fixtures.Report{Changes: ev.Host.Changes}.String()}
+		k := Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + fixtures.Findings{Changes: ev.Host.Changes}.String()}
 		for _, c := range ev.Host.Changes {
 			if cause := "snapshot:" + c.Path; !slices.Contains(k.Causes, cause) {
 				k.Causes = append(k.Causes, cause)

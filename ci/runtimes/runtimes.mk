@@ -21,7 +21,7 @@ WASICERT_TOOLS  ?= $(REPO_ROOT)/.tools
 GO              ?= go
 NPM             ?= npm
 
-# Pinned versions: change them here and in runtimes/*.yaml (written_for).
+# Pinned versions: change them here and in runners/cli/templates/*.yaml (written_for).
 WAZERO_CLI_VERSION ?= v1.12.0
 BUN_VERSION        ?= 1.4.5
 

@@ -19,7 +19,7 @@ func (s *runtimeConfigs) Set(v string) error { *s = append(*s, v); return nil }
 // it collects.
 func addRuntimeConfigFlag(fs *flag.FlagSet) *runtimeConfigs {
 	files := &runtimeConfigs{}
-	fs.Var(files, "runtime-config", "register the runtime described by this command-template `FILE` (repeatable; see runtimes/*.yaml)")
+	fs.Var(files, "runtime-config", "register the runtime described by this command-template `FILE` (repeatable; see runners/cli/templates/*.yaml)")
 	return files
 }
 

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasicert/wasicert/internal/process"
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
-	"github.com/wasicert/wasicert/runners/process"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 func TestBuiltinTemplates(t *testing.T) {

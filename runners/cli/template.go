@@ -1,7 +1,7 @@
 // Package cli runs any WebAssembly runtime that has a command line, driven by
 // a template file that says how to grant each capability on that command
 // line. Templates for the wazero CLI, the wasmtime CLI, WasmEdge, the wasmer
-// CLI and WAMR's iwasm ship in the repository's runtimes/ directory (embedded,
+// CLI and WAMR's iwasm ship in templates/ (embedded,
 // registered as "wazero-cli", "wasmtime-cli", "wasmedge", "wasmer-cli",
 // "iwasm"); a user adds another runtime with a template file of their own
 // (LoadTemplate, RegisterFile), without code.
@@ -83,7 +83,7 @@ import (
 // Template is a parsed, validated runtime template.
 type Template struct {
 	// Source names where the template came from (a file path or
-	// "runtimes/x.yaml"), for messages.
+	// "runners/cli/templates/x.yaml"), for messages.
 	Source string
 
 	Name        string

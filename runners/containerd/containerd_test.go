@@ -18,10 +18,10 @@ import (
 	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/namespaces"
 
+	"github.com/wasicert/wasicert/internal/ctrtest"
+	"github.com/wasicert/wasicert/internal/ociimage"
 	"github.com/wasicert/wasicert/runners"
 	ctrd "github.com/wasicert/wasicert/runners/containerd"
-	"github.com/wasicert/wasicert/runners/containerd/ctrtest"
-	"github.com/wasicert/wasicert/runners/containerd/ociimage"
 )
 
 func module(t *testing.T, name string) runners.Module {

@@ -30,8 +30,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process"
 )
 
 //go:embed launcher.js

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/node"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 func openNode(t *testing.T) runners.Runner {

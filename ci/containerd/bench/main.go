@@ -52,8 +52,8 @@ import (
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/wasicert/wasicert/runners/containerd/ctrtest"
-	"github.com/wasicert/wasicert/runners/containerd/ociimage"
+	"github.com/wasicert/wasicert/internal/ctrtest"
+	"github.com/wasicert/wasicert/internal/ociimage"
 )
 
 //go:embed testdata/hello.wasm

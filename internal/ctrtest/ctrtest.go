@@ -32,7 +32,7 @@ type Daemon struct {
 // RepoRoot finds the repository root from this source file.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
 // SkipReason returns a one-line reason when containerd specs cannot run.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 // small are bounds a test can exhaust quickly, each with a stand-in that
