@@ -27,7 +27,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 	only := fs.String("runtimes", "", "comma-separated runtimes (default: every installed runtime)")
 	labelFilter := fs.String("label-filter", "", "run only specs whose labels match `EXPR`")
 	timeout := fs.Duration("timeout", runners.DefaultTimeout, "timeout of one probe run")
-	runtimeConfigs := addRuntimeConfigFlag(fs)
+	runtimeConfigs := addRuntimeFlags(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
 	}

@@ -40,7 +40,7 @@ func probeRuntime(name string) (runtimeLine, runners.Runner) {
 func cmdRuntimes(args []string, stdout io.Writer) error {
 	fs := newFlags("runtimes")
 	asJSON := fs.Bool("json", false, "print one JSON object per runtime")
-	runtimeConfigs := addRuntimeConfigFlag(fs)
+	runtimeConfigs := addRuntimeFlags(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return err
 	}

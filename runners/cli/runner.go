@@ -36,15 +36,15 @@ func (r *Runner) Template() *Template { return r.t }
 // Open finds the template's runtime and reads its version: "not installed"
 // when the binary is absent, "unusable: <why>" when it cannot be used.
 func (t *Template) Open() (runners.Runner, error) {
-	name := t.Binary
+	var bin string
+	var err error
 	if v := os.Getenv(t.EnvVar()); v != "" {
-		name = v
+		bin, err = process.Find(v)
+	} else if strings.ContainsRune(t.Binary, filepath.Separator) {
+		bin, err = process.Find(t.Binary)
+	} else {
+		bin, err = process.FindTool(t.Binary, filepath.Join("bin", t.Binary))
 	}
-	var dirs []string
-	if tools := process.ToolsDir(); tools != "" {
-		dirs = append(dirs, filepath.Join(tools, "bin"))
-	}
-	bin, err := process.Find(name, dirs...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}

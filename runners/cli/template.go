@@ -57,11 +57,13 @@
 // written from (e.g. "WAMR 2.4.0 source, product-mini/platforms/posix/main.c").
 // A template gives exactly one of the two.
 //
-// The runtime is looked up, in order: $WASICERT_BIN_<NAME> (name upper-cased,
-// "-" as "_"), the template's binary on PATH, then <tools>/bin
-// (process.ToolsDir). Absent: "not installed"; there but not executable or
-// printing no version: "unusable: <why>". Every run goes through
-// runners/process: own process group, harness environment, bounded output,
+// The runtime is $WASICERT_BIN_<NAME> (name upper-cased, "-" as "_") when
+// set, else the template's binary as wasicert finds any tool, the working
+// directory playing no part: <tools>/bin in $WASICERT_TOOLS_DIR, next to
+// wasicert, <tools>/bin in the XDG cache and the repository, then PATH (see
+// README.md, "Where wasicert finds runtimes"). Absent: "not installed";
+// there but not executable or printing no version: "unusable: <why>".
+// Every run goes through internal/process: own process group, harness environment, bounded output,
 // timeout kills the group, a signal is a crash.
 package cli
 

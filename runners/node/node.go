@@ -144,26 +144,18 @@ var BunPaths = []string{
 	"node_modules/@oven/bun-linux-aarch64/bin/bun",
 }
 
-// FindBun locates bun: $WASICERT_BUN, else the project-local install
-// (<tools>/bun, see process.ToolsDir), else "bun" on PATH.
+// FindBun locates bun: $WASICERT_BUN, else as process.FindTool finds a
+// tool: <tools>/bun/<BunPaths> in the tools directories, a bun next to
+// wasicert, "bun" on PATH.
 func FindBun() (string, error) {
 	if p := os.Getenv("WASICERT_BUN"); p != "" {
 		return process.Find(p)
 	}
-	var tried []string
-	if tools := process.ToolsDir(); tools != "" {
-		for _, rel := range BunPaths {
-			p := filepath.Join(tools, "bun", rel)
-			tried = append(tried, p)
-			if _, err := os.Stat(p); err == nil {
-				return process.Find(p)
-			}
-		}
+	rel := make([]string, len(BunPaths))
+	for i, p := range BunPaths {
+		rel[i] = filepath.Join("bun", p)
 	}
-	if p, err := process.Find("bun"); err == nil {
-		return p, nil
-	}
-	return "", process.NotInstalled("bun not found in %v or on PATH (install it: make -f ci/runtimes/runtimes.mk bun)", tried)
+	return process.FindTool("bun", rel...)
 }
 
 // OpenBun finds the project-local bun.
