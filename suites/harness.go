@@ -171,7 +171,7 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 // The host-side checks a record can name in verdicts.Record.Checks.
 const (
 	// CheckOutputCanaries: every byte of stdout and stderr was scanned for
-	// the canaries (runners.Output.Watch), not only the kept head.
+	// the canaries (capture.Output.Watch), not only the kept head.
 	CheckOutputCanaries = "output-canaries"
 	// CheckWritableScan: the sandbox, work and scratch dirs were scanned
 	// for the canaries after the run.

@@ -220,7 +220,7 @@ func TestMain2HostileScriptIsExecutable(t *testing.T) {
 }
 
 // unwatchedRuntime is a hostile stand-in for a runner that keeps no canary
-// watch (a runner added by a user that never calls runners.Output.Watch):
+// watch (a runner added by a user that never calls capture.Output.Watch):
 // it runs the real runtime, then reads the secret itself and appends it to
 // the kept stdout, reporting no sighting. The harness's own scan of the kept
 // output must catch it.

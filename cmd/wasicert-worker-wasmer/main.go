@@ -8,7 +8,7 @@
 //	wasicert-worker-wasmer JOB.json     run the job (see process.Job)
 //	wasicert-worker-wasmer -version     print "wasmer <version>"
 //
-// Protocol (shared with wasicert-worker-wasmtime, see package runners/process):
+// Protocol (shared with wasicert-worker-wasmtime, see package internal/process):
 // stdin, stdout and stderr are the guest's own. Before exiting, the worker
 // writes one JSON process.WorkerEnding on fd 3 when fd 3 is open:
 //

@@ -8,7 +8,7 @@
 //	wasicert-worker-wasmtime JOB.json     run the job (see process.Job)
 //	wasicert-worker-wasmtime -version     print "wasmtime <version>"
 //
-// Protocol (shared with wasicert-worker-wasmer, see package runners/process):
+// Protocol (shared with wasicert-worker-wasmer, see package internal/process):
 // stdin, stdout and stderr are the guest's own. Before exiting, the worker
 // writes one JSON process.WorkerEnding on fd 3 when fd 3 is open:
 //

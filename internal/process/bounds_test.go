@@ -121,7 +121,7 @@ func TestBoundsSaySo(t *testing.T) {
 }
 
 // TestFloodStaysSmall: 2 GiB on stdout through Run costs the harness only
-// the bounded head and tail of runners.Output, and RLIMIT_FSIZE does not
+// the bounded head and tail of capture.Output, and RLIMIT_FSIZE does not
 // apply to the pipe.
 func TestFloodStaysSmall(t *testing.T) {
 	before := vmHWM(t)

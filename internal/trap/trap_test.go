@@ -74,7 +74,7 @@ func TestShimNotATrap(t *testing.T) {
 }
 
 // A real worker process that ends with a trap (process.WorkerEnd) exits
-// with ExitStatus, and runners/process reads its report as a trap with the
+// with ExitStatus, and internal/process reads its report as a trap with the
 // detail.
 func TestWorkerTrap(t *testing.T) {
 	self, err := os.Executable()

@@ -2,7 +2,7 @@
 // "node" (node:wasi of the machine's Node.js, uvwasi underneath) and "bun"
 // (Bun's node:wasi, from the project-local npm package bun, pinned by
 // ci/runtimes/runtimes.mk). Both run the same launcher script (launcher.js,
-// embedded), one process per run, through runners/process.
+// embedded), one process per run, through internal/process.
 //
 // The launcher passes the guest exactly the invocation's args, env and
 // preopens (never process.env), reports how the guest ended on fd 3, and
