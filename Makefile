@@ -75,7 +75,7 @@ containerd: build
 
 bench:
 	mkdir -p $(OUT)
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./suites/ | tee $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ | tee $(OUT)/bench.txt
 
 # bench-containers (root): the same hello as a wasm container through our shim
 # and as a Linux container (runc + static busybox) on one containerd, 2.2.9
@@ -83,4 +83,4 @@ bench:
 bench-containers:
 	@dpkg -s busybox-static runc >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static runc; }
 	mkdir -p $(OUT)
-	$(GO) run ./ci/containerd/bench -runs 25 -containerd 2,1.6 -out $(OUT)/bench-containers.md -json $(OUT)/bench-containers.json
+	$(GO) run ./bench/containers -runs 25 -containerd 2,1.6 -out $(OUT)/bench-containers.md -json $(OUT)/bench-containers.json

@@ -16,7 +16,7 @@ type Host struct {
 	// FixtureFS is the file system type the fixtures were written to.
 	FixtureFS string `json:"fixture_fs,omitempty"`
 	// Bounds say what bounded a run's memory, files and processes here,
-	// and why a bound is missing (runners/process.Bounds and the embedded
+	// and why a bound is missing (internal/process.Bounds and the embedded
 	// memory limit).
 	Bounds []string `json:"bounds,omitempty"`
 	// HostFiles is HostFilesAvailable when the host-file stand-ins can be

@@ -99,7 +99,7 @@ type Invocation struct {
 	// What follows is evidence plumbing: none of it is granted to the guest.
 
 	// Canaries are secrets the runner watches for in everything the run
-	// writes to stdout and stderr, kept or not (Output.Watch); sightings
+	// writes to stdout and stderr, kept or not (internal/capture); sightings
 	// come back in Result.Sightings. A guest that floods its output before
 	// printing a secret is still seen.
 	Canaries []Canary
@@ -210,24 +210,6 @@ type Result struct {
 	Sightings []Sighting `json:"sightings,omitempty"`
 	// HostFilesMasked says the run saw Invocation.HostFiles' stand-ins.
 	HostFilesMasked bool `json:"host_files_masked,omitempty"`
-}
-
-// Watched fills the Result's output fields from the run's two streams: the
-// kept head of each, whether either was cut, the byte counts and the
-// canaries sighted. Every runner that captures output calls it.
-func (r *Result) Watched(stdout, stderr *Output) {
-	r.Stdout, r.Stderr = stdout.Bytes(), stderr.Bytes()
-	r.Truncated = stdout.Truncated() || stderr.Truncated()
-	r.StdoutBytes, r.StderrBytes = stdout.Written(), stderr.Written()
-	r.Sightings = nil
-	for _, s := range []struct {
-		name string
-		o    *Output
-	}{{"stdout", stdout}, {"stderr", stderr}} {
-		for _, c := range s.o.Seen() {
-			r.Sightings = append(r.Sightings, Sighting{Canary: c, Stream: s.name})
-		}
-	}
 }
 
 // String summarises how the run ended, e.g. "exit 0" or "crash: signal: segmentation fault".

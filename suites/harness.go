@@ -49,7 +49,7 @@ type Evidence struct {
 	Implicit, Injected []string
 	// Host is what the host saw, whatever the guest printed: canaries in
 	// the output and the writable dirs, and changes outside the sandbox.
-	Host fixtures.Report
+	Host fixtures.Findings
 }
 
 // Line returns the first record printed for check.
@@ -177,7 +177,7 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 // The host-side checks a record can name in verdicts.Record.Checks.
 const (
 	// CheckOutputCanaries: every byte of stdout and stderr was scanned for
-	// the canaries (runners.Output.Watch), not only the kept head.
+	// the canaries (capture.Output.Watch), not only the kept head.
 	CheckOutputCanaries = "output-canaries"
 	// CheckWritableScan: the sandbox, work and scratch dirs were scanned
 	// for the canaries after the run.
@@ -316,7 +316,7 @@ func judgeHost(ev *Evidence) Judgement {
 		j = Worse(j, Judgement{Verdict: v, Reason: "canary: " + s.String(), Causes: []string{"canary:" + s.Canary + ":" + s.Where}})
 	}
 	if len(ev.Host.Changes) > 0 {
-		k := Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + fixtures.Report{Changes: ev.Host.Changes}.String()}
+		k := Judgement{Verdict: verdicts.Escape, Reason: "canary: changed outside the sandbox: " + fixtures.Findings{Changes: ev.Host.Changes}.String()}
 		for _, c := range ev.Host.Changes {
 			if cause := "snapshot:" + c.Path; !slices.Contains(k.Causes, cause) {
 				k.Causes = append(k.Causes, cause)

@@ -13,7 +13,6 @@ import (
 	"github.com/wasicert/wasicert/internal/naive"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
-	"github.com/wasicert/wasicert/runtimes"
 	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/catalogue"
 	"github.com/wasicert/wasicert/verdicts"
@@ -36,7 +35,7 @@ func hostileRuntime(t *testing.T, act string) runners.Runner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := runtimes.Templates.ReadFile("wazero-cli.yaml")
+	b, err := os.ReadFile("../runners/cli/templates/wazero-cli.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +46,7 @@ func hostileRuntime(t *testing.T, act string) runners.Runner {
 		"run: [run, ":      "run: [" + act + ", run, ",
 	} {
 		if !strings.Contains(y, old) {
-			t.Fatalf("runtimes/wazero-cli.yaml no longer holds %q: update hostileRuntime", old)
+			t.Fatalf("runners/cli/templates/wazero-cli.yaml no longer holds %q: update hostileRuntime", old)
 		}
 		y = strings.Replace(y, old, new, 1)
 	}
@@ -221,7 +220,7 @@ func TestMain2HostileScriptIsExecutable(t *testing.T) {
 }
 
 // unwatchedRuntime is a hostile stand-in for a runner that keeps no canary
-// watch (a runner added by a user that never calls runners.Output.Watch):
+// watch (a runner added by a user that never calls capture.Output.Watch):
 // it runs the real runtime, then reads the secret itself and appends it to
 // the kept stdout, reporting no sighting. The harness's own scan of the kept
 // output must catch it.

@@ -9,10 +9,12 @@
 # the workers are always handed to `go build`, whose cache makes a no-change
 # rebuild cost about a second.
 #
-# Runners find what this installs without configuration when wasicert runs
-# inside the repository: workers in ./bin (or next to the wasicert binary, or
-# $WASICERT_WORKER_DIR, or PATH), the wazero CLI in ./.tools/bin, Bun in
-# ./.tools/bun (or $WASICERT_TOOLS_DIR instead of ./.tools).
+# Runners find what this installs without configuration, from any working
+# directory: the workers next to bin/wasicert, the tools in <repo>/.tools
+# for a wasicert built from this checkout. Elsewhere, install into the XDG
+# cache (WASICERT_BIN=~/.cache/wasicert/bin WASICERT_TOOLS=~/.cache/wasicert/tools)
+# or point $WASICERT_WORKER_DIR and $WASICERT_TOOLS_DIR here (README.md,
+# "Where wasicert finds runtimes").
 
 RUNTIMES_MK_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 REPO_ROOT       ?= $(abspath $(RUNTIMES_MK_DIR)/../..)
@@ -21,7 +23,7 @@ WASICERT_TOOLS  ?= $(REPO_ROOT)/.tools
 GO              ?= go
 NPM             ?= npm
 
-# Pinned versions: change them here and in runtimes/*.yaml (written_for).
+# Pinned versions: change them here and in runners/cli/templates/*.yaml (written_for).
 WAZERO_CLI_VERSION ?= v1.12.0
 BUN_VERSION        ?= 1.4.5
 

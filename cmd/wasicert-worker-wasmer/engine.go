@@ -13,14 +13,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wasicert/wasicert/runners/process"
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasmerio/wasmer-go/wasmer"
 )
 
 const cgoBuilt = true
 
 func fail(format string, a ...any) int {
-	return process.WorkerEnd(worker, process.Report{Ended: process.ReportError, Detail: fmt.Sprintf(format, a...)})
+	return process.WorkerEnd(worker, process.WorkerEnding{Ended: process.EndedError, Detail: fmt.Sprintf(format, a...)})
 }
 
 // wasiExit is how wasmer 2.0 reports proc_exit: a RuntimeError whose
@@ -97,21 +97,21 @@ func run(jobPath string) int {
 
 func ended(err error, instantiating bool) int {
 	if err == nil {
-		return process.WorkerEnd(worker, process.Report{Ended: "exit"})
+		return process.WorkerEnd(worker, process.WorkerEnding{Ended: "exit"})
 	}
 	msg := err.Error()
 	if m := wasiExit.FindStringSubmatch(strings.TrimSpace(msg)); m != nil {
 		code, _ := strconv.Atoi(m[1])
-		return process.WorkerEnd(worker, process.Report{Ended: "exit", ExitCode: code})
+		return process.WorkerEnd(worker, process.WorkerEnding{Ended: "exit", ExitCode: code})
 	}
 	var trap *wasmer.TrapError
 	if errors.As(err, &trap) {
-		return process.WorkerEnd(worker, process.Report{Ended: "trap", Detail: msg})
+		return process.WorkerEnd(worker, process.WorkerEnding{Ended: "trap", Detail: msg})
 	}
 	if instantiating {
 		return fail("instantiate: %v", err)
 	}
-	return process.WorkerEnd(worker, process.Report{Ended: "crash", Detail: "host error: " + msg})
+	return process.WorkerEnd(worker, process.WorkerEnding{Ended: "crash", Detail: "host error: " + msg})
 }
 
 // compile compiles wasm, reusing a module serialized earlier into cacheDir

@@ -8,9 +8,9 @@
 //	wasicert-worker-wasmer JOB.json     run the job (see process.Job)
 //	wasicert-worker-wasmer -version     print "wasmer <version>"
 //
-// Protocol (shared with wasicert-worker-wasmtime, see package runners/process):
+// Protocol (shared with wasicert-worker-wasmtime, see package internal/process):
 // stdin, stdout and stderr are the guest's own. Before exiting, the worker
-// writes one JSON process.Report on fd 3 when fd 3 is open:
+// writes one JSON process.WorkerEnding on fd 3 when fd 3 is open:
 //
 //	{"ended":"exit","exit_code":N}   the guest returned or called proc_exit(N); exit status N&255
 //	{"ended":"trap","detail":"..."}  the guest trapped; exit status 134
@@ -30,7 +30,7 @@ package main
 import (
 	"runtime/debug"
 
-	"github.com/wasicert/wasicert/runners/process"
+	"github.com/wasicert/wasicert/internal/process"
 )
 
 const worker = "wasicert-worker-wasmer"

@@ -11,13 +11,13 @@ import (
 	"strings"
 
 	"github.com/bytecodealliance/wasmtime-go/v44"
-	"github.com/wasicert/wasicert/runners/process"
+	"github.com/wasicert/wasicert/internal/process"
 )
 
 const cgoBuilt = true
 
 func fail(format string, a ...any) int {
-	return process.WorkerEnd(worker, process.Report{Ended: process.ReportError, Detail: fmt.Sprintf(format, a...)})
+	return process.WorkerEnd(worker, process.WorkerEnding{Ended: process.EndedError, Detail: fmt.Sprintf(format, a...)})
 }
 
 func run(jobPath string) int {
@@ -89,12 +89,12 @@ func run(jobPath string) int {
 // ended reports how _start (or instantiation, with its start function) ended.
 func ended(err error, instantiating bool) int {
 	if err == nil {
-		return process.WorkerEnd(worker, process.Report{Ended: "exit"})
+		return process.WorkerEnd(worker, process.WorkerEnding{Ended: "exit"})
 	}
 	var werr *wasmtime.Error
 	if errors.As(err, &werr) {
 		if code, ok := werr.ExitStatus(); ok {
-			return process.WorkerEnd(worker, process.Report{Ended: "exit", ExitCode: int(code)})
+			return process.WorkerEnd(worker, process.WorkerEnding{Ended: "exit", ExitCode: int(code)})
 		}
 	}
 	var trap *wasmtime.Trap
@@ -103,14 +103,14 @@ func ended(err error, instantiating bool) int {
 		if code := trap.Code(); code != nil && int(*code) < len(trapCodes) {
 			msg = fmt.Sprintf("%s [%s]", msg, trapCodes[*code])
 		}
-		return process.WorkerEnd(worker, process.Report{Ended: "trap", Detail: msg})
+		return process.WorkerEnd(worker, process.WorkerEnding{Ended: "trap", Detail: msg})
 	}
 	if instantiating {
 		return fail("instantiate: %v", err)
 	}
 	// A host function failed (an error that is neither a trap nor a WASI
 	// exit): the runtime itself failed.
-	return process.WorkerEnd(worker, process.Report{Ended: "crash", Detail: "host error: " + err.Error()})
+	return process.WorkerEnd(worker, process.WorkerEnding{Ended: "crash", Detail: "host error: " + err.Error()})
 }
 
 // enableCache turns on wasmtime's own on-disk cache of compiled modules,

@@ -2,10 +2,10 @@
 
 package main
 
-import "github.com/wasicert/wasicert/runners/process"
+import "github.com/wasicert/wasicert/internal/process"
 
 const cgoBuilt = false
 
 func run(string) int {
-	return process.WorkerEnd(worker, process.Report{Ended: process.ReportError, Detail: "built without cgo: no wasmtime engine"})
+	return process.WorkerEnd(worker, process.WorkerEnding{Ended: process.EndedError, Detail: "built without cgo: no wasmtime engine"})
 }

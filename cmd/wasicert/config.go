@@ -2,44 +2,78 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/wasicert/wasicert/runners/cli"
 )
 
-// runtimeConfigs are the user's command-template files (--runtime-config),
-// each registering one more runtime by name.
+// runtimeFlags are the flags every command that opens runtimes takes: the
+// user's command-template files (--runtime-config), each registering one
+// more runtime by name, and where to find runtimes first (--tools-dir,
+// --worker-dir; README.md, "Where wasicert finds runtimes").
+type runtimeFlags struct {
+	configs   runtimeConfigs
+	toolsDir  string
+	workerDir string
+}
+
 type runtimeConfigs []string
 
 func (s *runtimeConfigs) String() string     { return strings.Join(*s, ",") }
 func (s *runtimeConfigs) Set(v string) error { *s = append(*s, v); return nil }
 
-// addRuntimeConfigFlag defines --runtime-config on fs and returns the files
-// it collects.
-func addRuntimeConfigFlag(fs *flag.FlagSet) *runtimeConfigs {
-	files := &runtimeConfigs{}
-	fs.Var(files, "runtime-config", "register the runtime described by this command-template `FILE` (repeatable; see runtimes/*.yaml)")
-	return files
+// addRuntimeFlags defines --runtime-config, --tools-dir and --worker-dir on fs.
+func addRuntimeFlags(fs *flag.FlagSet) *runtimeFlags {
+	f := &runtimeFlags{}
+	fs.Var(&f.configs, "runtime-config", "register the runtime described by this command-template `FILE` (repeatable; see runners/cli/templates/*.yaml)")
+	fs.StringVar(&f.toolsDir, "tools-dir", "", "look for runtimes in this tools `DIR` (bin/wazero, bun/...) first; sets WASICERT_TOOLS_DIR")
+	fs.StringVar(&f.workerDir, "worker-dir", "", "look for the wasicert-worker-* executables in `DIR` first; sets WASICERT_WORKER_DIR")
+	return f
 }
 
-// load registers every file; a bad file is a one-line usage error.
-func (s *runtimeConfigs) load() error {
-	for _, f := range *s {
-		if _, err := cli.RegisterFile(f); err != nil {
+// load applies --tools-dir and --worker-dir (as the environment variables
+// they stand for, so that a child wasicert sees them too) and registers
+// every --runtime-config file; a bad file or directory is a one-line usage
+// error.
+func (f *runtimeFlags) load() error {
+	for _, d := range []struct{ flag, env, dir string }{
+		{"--tools-dir", "WASICERT_TOOLS_DIR", f.toolsDir},
+		{"--worker-dir", "WASICERT_WORKER_DIR", f.workerDir},
+	} {
+		if d.dir == "" {
+			continue
+		}
+		abs, err := filepath.Abs(d.dir)
+		if err == nil {
+			var st os.FileInfo
+			if st, err = os.Stat(abs); err == nil && !st.IsDir() {
+				err = fmt.Errorf("not a directory")
+			}
+		}
+		if err != nil {
+			return usagef("%s %s: %v", d.flag, d.dir, err)
+		}
+		os.Setenv(d.env, abs)
+	}
+	for _, file := range f.configs {
+		if _, err := cli.RegisterFile(file); err != nil {
 			return usageError{err.Error()}
 		}
 	}
 	return nil
 }
 
-// args passes the same files on to a child wasicert.
-func (s *runtimeConfigs) args() []string {
+// args passes the same template files on to a child wasicert (the
+// directories travel in its environment).
+func (f *runtimeFlags) args() []string {
 	var out []string
-	for _, f := range *s {
-		abs, err := filepath.Abs(f)
+	for _, file := range f.configs {
+		abs, err := filepath.Abs(file)
 		if err != nil {
-			abs = f
+			abs = file
 		}
 		out = append(out, "--runtime-config", abs)
 	}

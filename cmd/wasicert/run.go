@@ -47,7 +47,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.StringVar(&cfg.LabelFilter, "label-filter", "", "run only specs whose labels match `EXPR` (ginkgo syntax, e.g. 'Area:preopen && Severity:escape')")
 	fs.StringVar(&cfg.Focus, "focus", "", "run only specs whose ID or rule matches `REGEXP`")
 	verbose := fs.Bool("v", false, "verbose: print each spec as it runs")
-	runtimeConfigs := addRuntimeConfigFlag(fs)
+	runtimeConfigs := addRuntimeFlags(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
 	}

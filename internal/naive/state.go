@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/wasicert/wasicert/internal/capture"
 	"github.com/wasicert/wasicert/runners"
 )
 
@@ -159,7 +160,7 @@ type entry struct {
 type state struct {
 	args, env      [][]byte
 	stdin          *bytes.Reader
-	stdout, stderr runners.Output
+	stdout, stderr capture.Output
 	fds            map[uint32]*entry
 	// crash is set when a host function panicked: the run is a crash.
 	crash string

@@ -7,8 +7,8 @@
 //     runner (runners/containerd) reads both back with FromShim. containerd
 //     carries one exit status and the stdio, nothing else.
 //   - a worker executable (cmd/wasicert-worker-*, through
-//     runners/process.WorkerEnd) writes a "trap" report on fd 3, which
-//     runners/process reads, and exits with ExitStatus.
+//     internal/process.WorkerEnd) writes a "trap" report on fd 3, which
+//     internal/process reads, and exits with ExitStatus.
 //
 // ExitStatus is 128+SIGABRT (134), what a native process that aborts ends
 // with and what wasmtime's and wasmer's CLIs exit with on a trap.

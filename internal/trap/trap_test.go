@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/internal/trap"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process"
 )
 
 // envWorker makes the test binary act as a worker that reports a trap.
@@ -16,7 +16,7 @@ const envWorker = "WASICERT_TRAP_TEST_WORKER"
 
 func TestMain(m *testing.M) {
 	if detail := os.Getenv(envWorker); detail != "" {
-		os.Exit(process.WorkerEnd("trap-test-worker", process.Report{Ended: string(runners.EndedTrap), Detail: detail}))
+		os.Exit(process.WorkerEnd("trap-test-worker", process.WorkerEnding{Ended: string(runners.EndedTrap), Detail: detail}))
 	}
 	os.Exit(m.Run())
 }
@@ -74,7 +74,7 @@ func TestShimNotATrap(t *testing.T) {
 }
 
 // A real worker process that ends with a trap (process.WorkerEnd) exits
-// with ExitStatus, and runners/process reads its report as a trap with the
+// with ExitStatus, and internal/process reads its report as a trap with the
 // detail.
 func TestWorkerTrap(t *testing.T) {
 	self, err := os.Executable()
@@ -82,10 +82,10 @@ func TestWorkerTrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := process.Run(context.Background(), process.Command{
-		Name:   "trap-test-worker",
-		Path:   self,
-		Env:    []string{envWorker + "=wasm trap: unreachable"},
-		Report: true,
+		Name:       "trap-test-worker",
+		Path:       self,
+		Env:        []string{envWorker + "=wasm trap: unreachable"},
+		EndingPipe: true,
 	})
 	if err != nil {
 		t.Fatal(err)

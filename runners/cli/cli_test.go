@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasicert/wasicert/internal/process"
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
-	"github.com/wasicert/wasicert/runners/process"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 func TestBuiltinTemplates(t *testing.T) {
@@ -311,7 +311,7 @@ func TestBinaryProblems(t *testing.T) {
 	defer func() { process.VersionTimeout = old }()
 	for bin, want := range map[string]string{
 		filepath.Join(dir, "absent"): "not installed: " + filepath.Join(dir, "absent") + " does not exist",
-		"wasicert-no-such-runtime":   "not installed: wasicert-no-such-runtime not found on PATH",
+		"wasicert-no-such-runtime":   "not installed: wasicert-no-such-runtime not found in ",
 		noexec:                       "unusable: " + noexec + " is not executable",
 		dir:                          "unusable: " + dir + " is a directory",
 		silent:                       "unusable: `silent --version` printed no version (exit 0, no output)",

@@ -2,17 +2,18 @@ package cli
 
 import (
 	"context"
+	"embed"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process"
-	"github.com/wasicert/wasicert/runtimes"
 )
 
 // Runner runs a runtime's CLI as its template says.
@@ -35,15 +36,15 @@ func (r *Runner) Template() *Template { return r.t }
 // Open finds the template's runtime and reads its version: "not installed"
 // when the binary is absent, "unusable: <why>" when it cannot be used.
 func (t *Template) Open() (runners.Runner, error) {
-	name := t.Binary
+	var bin string
+	var err error
 	if v := os.Getenv(t.EnvVar()); v != "" {
-		name = v
+		bin, err = process.Find(v)
+	} else if strings.ContainsRune(t.Binary, filepath.Separator) {
+		bin, err = process.Find(t.Binary)
+	} else {
+		bin, err = process.FindTool(t.Binary, filepath.Join("bin", t.Binary))
 	}
-	var dirs []string
-	if tools := process.ToolsDir(); tools != "" {
-		dirs = append(dirs, filepath.Join(tools, "bin"))
-	}
-	bin, err := process.Find(name, dirs...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
@@ -155,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 	return res, err
 }
 
-// Builtin parses the templates shipped in runtimes/ (embedded), by file name.
+// Builtin parses the templates shipped in templates/ (embedded), by file name.
 // A broken one is left out, and the first such error is returned.
 func Builtin() (map[string]*Template, error) {
 	ts, errs := builtin()
@@ -166,15 +167,22 @@ func Builtin() (map[string]*Template, error) {
 	return ts, nil
 }
 
+// templates are the command templates shipped with wasicert, one runtime
+// per file (the format is in the package documentation).
+//
+//go:embed templates/*.yaml
+var templates embed.FS
+
 // builtin parses the shipped templates: the good ones and the errors of the
 // broken ones, by file name.
 func builtin() (map[string]*Template, map[string]error) {
 	ts, errs := map[string]*Template{}, map[string]error{}
-	ents, _ := fs.Glob(runtimes.Templates, "*.yaml")
+	ents, _ := fs.Glob(templates, "templates/*.yaml")
 	for _, e := range ents {
-		b, err := runtimes.Templates.ReadFile(e)
+		b, err := templates.ReadFile(e)
+		e = path.Base(e)
 		if err == nil {
-			ts[e], err = ParseTemplate("runtimes/"+e, b)
+			ts[e], err = ParseTemplate("runners/cli/templates/"+e, b)
 		}
 		if err != nil {
 			delete(ts, e)

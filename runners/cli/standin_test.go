@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 // standin opens a shipped template with its runtime replaced by the stand-in

@@ -1,7 +1,7 @@
 // Package cli runs any WebAssembly runtime that has a command line, driven by
 // a template file that says how to grant each capability on that command
 // line. Templates for the wazero CLI, the wasmtime CLI, WasmEdge, the wasmer
-// CLI and WAMR's iwasm ship in the repository's runtimes/ directory (embedded,
+// CLI and WAMR's iwasm ship in templates/ (embedded,
 // registered as "wazero-cli", "wasmtime-cli", "wasmedge", "wasmer-cli",
 // "iwasm"); a user adds another runtime with a template file of their own
 // (LoadTemplate, RegisterFile), without code.
@@ -57,11 +57,13 @@
 // written from (e.g. "WAMR 2.4.0 source, product-mini/platforms/posix/main.c").
 // A template gives exactly one of the two.
 //
-// The runtime is looked up, in order: $WASICERT_BIN_<NAME> (name upper-cased,
-// "-" as "_"), the template's binary on PATH, then <tools>/bin
-// (process.ToolsDir). Absent: "not installed"; there but not executable or
-// printing no version: "unusable: <why>". Every run goes through
-// runners/process: own process group, harness environment, bounded output,
+// The runtime is $WASICERT_BIN_<NAME> (name upper-cased, "-" as "_") when
+// set, else the template's binary as wasicert finds any tool, the working
+// directory playing no part: <tools>/bin in $WASICERT_TOOLS_DIR, next to
+// wasicert, <tools>/bin in the XDG cache and the repository, then PATH (see
+// README.md, "Where wasicert finds runtimes"). Absent: "not installed";
+// there but not executable or printing no version: "unusable: <why>".
+// Every run goes through internal/process: own process group, harness environment, bounded output,
 // timeout kills the group, a signal is a crash.
 package cli
 
@@ -83,7 +85,7 @@ import (
 // Template is a parsed, validated runtime template.
 type Template struct {
 	// Source names where the template came from (a file path or
-	// "runtimes/x.yaml"), for messages.
+	// "runners/cli/templates/x.yaml"), for messages.
 	Source string
 
 	Name        string

@@ -72,9 +72,10 @@ import (
 	"github.com/containerd/platforms"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/wasicert/wasicert/internal/capture"
+	"github.com/wasicert/wasicert/internal/ociimage"
 	"github.com/wasicert/wasicert/internal/trap"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/containerd/ociimage"
 )
 
 const (
@@ -604,7 +605,7 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		}
 	}()
 
-	stdout, stderr := &runners.Output{}, &runners.Output{}
+	stdout, stderr := &capture.Output{}, &capture.Output{}
 	stdout.Watch(inv.Canaries...)
 	stderr.Watch(inv.Canaries...)
 	var stdin io.Reader
@@ -673,7 +674,7 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		cancel()
 		deleted = delErr == nil || errdefs.IsNotFound(delErr)
 	}
-	res.Watched(stdout, stderr)
+	capture.Fill(&res, stdout, stderr)
 	res.ExitCode = int(code)
 	if !exited || err != nil {
 		res.ExitCode = -1 // no status: not a code

@@ -18,10 +18,11 @@ import (
 	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/namespaces"
 
+	"github.com/wasicert/wasicert/internal/ctrtest"
+	"github.com/wasicert/wasicert/internal/ociimage"
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
 	ctrd "github.com/wasicert/wasicert/runners/containerd"
-	"github.com/wasicert/wasicert/runners/containerd/ctrtest"
-	"github.com/wasicert/wasicert/runners/containerd/ociimage"
 )
 
 func module(t *testing.T, name string) runners.Module {
@@ -109,7 +110,7 @@ func buildShim(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "containerd-shim-wazero-v1")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/containerd-shim-wazero-v1")
-	cmd.Dir = ctrtest.RepoRoot()
+	cmd.Dir = proctest.RepoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build shim: %v\n%s", err, out)
 	}
@@ -484,9 +485,9 @@ func suite(t *testing.T, r *ctrd.Runner, d *ctrtest.Daemon) {
 		}
 	})
 
-	if _, err := os.Stat(filepath.Join(ctrtest.RepoRoot(), "probes", "fs.wasm")); err == nil {
+	if _, err := os.Stat(filepath.Join(proctest.RepoRoot(t), "probes", "fs.wasm")); err == nil {
 		t.Run("probe-fs", func(t *testing.T) {
-			b, _ := os.ReadFile(filepath.Join(ctrtest.RepoRoot(), "probes", "fs.wasm"))
+			b, _ := os.ReadFile(filepath.Join(proctest.RepoRoot(t), "probes", "fs.wasm"))
 			res := run(t, runners.Invocation{Module: runners.Module{Name: "fs", Bytes: b}, Args: []string{"/fs.wasm", "env", "e1", "preopens", "p1"}, Env: []string{"A=1"}})
 			if res.ExitCode != 0 || !strings.Contains(string(res.Stdout), `"data":"A=1"`) {
 				t.Errorf("fs probe: %s %s", res, res.Stdout)

@@ -2,7 +2,7 @@
 // "node" (node:wasi of the machine's Node.js, uvwasi underneath) and "bun"
 // (Bun's node:wasi, from the project-local npm package bun, pinned by
 // ci/runtimes/runtimes.mk). Both run the same launcher script (launcher.js,
-// embedded), one process per run, through runners/process.
+// embedded), one process per run, through internal/process.
 //
 // The launcher passes the guest exactly the invocation's args, env and
 // preopens (never process.env), reports how the guest ended on fd 3, and
@@ -30,8 +30,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process"
 )
 
 //go:embed launcher.js
@@ -66,14 +66,14 @@ func (r *Runner) Binary() string { return r.bin }
 
 // Run runs inv under the launcher.
 func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
-	launcher, err := Launcher()
+	script, err := launcher()
 	if err != nil {
 		return runners.Result{}, fmt.Errorf("%s: %w", r.name, err)
 	}
 	return process.RunJob(ctx, process.Launch{
 		Name: r.name,
 		Path: r.bin,
-		Args: append(append([]string{}, r.args...), launcher),
+		Args: append(append([]string{}, r.args...), script),
 	}, inv)
 }
 
@@ -83,9 +83,9 @@ var (
 	launcherErr  error
 )
 
-// Launcher writes the embedded launcher script once, to a file named by its
+// launcher writes the embedded launcher script once, to a file named by its
 // content hash under process.CacheDir("launchers"), and returns its path.
-func Launcher() (string, error) {
+func launcher() (string, error) {
 	launcherOnce.Do(func() {
 		sum := sha256.Sum256(launcherJS)
 		dir, err := process.CacheDir("launchers")
@@ -136,39 +136,31 @@ func OpenNode() (runners.Runner, error) {
 	}, nil
 }
 
-// BunPaths are where the npm package bun puts the real binary, relative to
+// bunPaths are where the npm package bun puts the real binary, relative to
 // the install prefix (runtimes.mk installs into <tools>/bun).
-var BunPaths = []string{
+var bunPaths = []string{
 	"node_modules/bun/bin/bun.exe",             // after the package's postinstall
 	"node_modules/@oven/bun-linux-x64/bin/bun", // the platform package itself
 	"node_modules/@oven/bun-linux-aarch64/bin/bun",
 }
 
-// FindBun locates bun: $WASICERT_BUN, else the project-local install
-// (<tools>/bun, see process.ToolsDir), else "bun" on PATH.
-func FindBun() (string, error) {
+// findBun locates bun: $WASICERT_BUN, else as process.FindTool finds a
+// tool: <tools>/bun/<bunPaths> in the tools directories, a bun next to
+// wasicert, "bun" on PATH.
+func findBun() (string, error) {
 	if p := os.Getenv("WASICERT_BUN"); p != "" {
 		return process.Find(p)
 	}
-	var tried []string
-	if tools := process.ToolsDir(); tools != "" {
-		for _, rel := range BunPaths {
-			p := filepath.Join(tools, "bun", rel)
-			tried = append(tried, p)
-			if _, err := os.Stat(p); err == nil {
-				return process.Find(p)
-			}
-		}
+	rel := make([]string, len(bunPaths))
+	for i, p := range bunPaths {
+		rel[i] = filepath.Join("bun", p)
 	}
-	if p, err := process.Find("bun"); err == nil {
-		return p, nil
-	}
-	return "", process.NotInstalled("bun not found in %v or on PATH (install it: make -f ci/runtimes/runtimes.mk bun)", tried)
+	return process.FindTool("bun", rel...)
 }
 
 // OpenBun finds the project-local bun.
 func OpenBun() (runners.Runner, error) {
-	bin, err := FindBun()
+	bin, err := findBun()
 	if err != nil {
 		return nil, fmt.Errorf("bun: %w", err)
 	}

@@ -2,14 +2,15 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/node"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 func openNode(t *testing.T) runners.Runner {
@@ -24,7 +25,7 @@ func openNode(t *testing.T) runners.Runner {
 // openBun installs bun through runtimes.mk when it is missing (npm is
 // reachable here), or skips with the reason.
 func openBun(t *testing.T) runners.Runner {
-	if _, err := node.FindBun(); err != nil {
+	if _, err := node.OpenBun(); errors.Is(err, runners.ErrNotInstalled) {
 		root := proctest.RepoRoot(t)
 		cmd := exec.Command("make", "-f", filepath.Join(root, "ci/runtimes/runtimes.mk"), "bun")
 		cmd.Dir = root

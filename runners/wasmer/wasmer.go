@@ -21,8 +21,8 @@ package wasmer
 import (
 	"regexp"
 
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process"
 )
 
 // Name is the registry name.

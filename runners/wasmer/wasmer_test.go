@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 	"github.com/wasicert/wasicert/runners/wasmer"
 )
 

@@ -20,8 +20,8 @@ package wasmtime
 import (
 	"regexp"
 
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process"
 )
 
 // Name is the registry name.

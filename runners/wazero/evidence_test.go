@@ -14,7 +14,7 @@ import (
 
 // TestCanaryPastTheKeptOutput: a guest that floods stdout past MaxOutput and
 // then prints a secret is still seen: the embedded runner watches every
-// byte (runners.Output.Watch), not only the head it keeps.
+// byte (capture.Output.Watch), not only the head it keeps.
 func TestCanaryPastTheKeptOutput(t *testing.T) {
 	fs, err := probes.Get("fs")
 	if err != nil {

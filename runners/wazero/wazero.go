@@ -59,6 +59,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sys/cpu"
 
+	"github.com/wasicert/wasicert/internal/capture"
 	"github.com/wasicert/wasicert/internal/hostns"
 	"github.com/wasicert/wasicert/internal/wazerogrant"
 	"github.com/wasicert/wasicert/runners"
@@ -221,7 +222,7 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		return runners.Result{}, err
 	}
 	defer release()
-	ex := &execution{stdout: &runners.Output{}, stderr: &runners.Output{}}
+	ex := &execution{stdout: &capture.Output{}, stderr: &capture.Output{}}
 	ex.stdout.Watch(inv.Canaries...)
 	ex.stderr.Watch(inv.Canaries...)
 	done := make(chan outcome, 1)
@@ -265,7 +266,7 @@ func (r *runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	if res.Ended == runners.EndedTimeout {
 		res.Detail = timeoutDetail(ctx, inv, res.Detail)
 	}
-	res.Watched(ex.stdout, ex.stderr)
+	capture.Fill(&res, ex.stdout, ex.stderr)
 	res.HostFilesMasked = <-masked
 	return res, nil
 }
@@ -305,7 +306,7 @@ type outcome struct {
 
 // execution is the state of one run shared with its goroutine.
 type execution struct {
-	stdout, stderr *runners.Output
+	stdout, stderr *capture.Output
 
 	mu    sync.Mutex
 	start time.Time

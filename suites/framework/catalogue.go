@@ -13,8 +13,8 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/wasicert/wasicert/internal/hostns"
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/reports"
-	"github.com/wasicert/wasicert/runners/process"
 	"github.com/wasicert/wasicert/runners/wazero"
 	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/catalogue"

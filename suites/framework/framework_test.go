@@ -8,10 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/wasicert/wasicert/internal/repo"
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/verdicts"
 )
@@ -138,10 +138,10 @@ func TestSuiteSetUpRefusesBadInput(t *testing.T) {
 // TestParallelProcessesShareRunID: `ginkgo run --procs=2` gives every
 // record of the run one run ID, made on process 1 and handed to the others.
 func TestParallelProcessesShareRunID(t *testing.T) {
-	_, here, _, _ := runtime.Caller(0)
 	ginkgo, err := exec.LookPath("ginkgo")
 	if err != nil {
-		ginkgo = filepath.Join(filepath.Dir(here), "..", "..", ".tools", "bin", "ginkgo")
+		root, _ := repo.Root()
+		ginkgo = filepath.Join(root, ".tools", "bin", "ginkgo")
 		if _, err := os.Stat(ginkgo); err != nil {
 			t.Skip("needs the ginkgo CLI (make ginkgo)")
 		}

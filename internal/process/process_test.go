@@ -9,9 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wasicert/wasicert/internal/process"
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 func sh(t *testing.T, script string, mod func(*process.Command)) runners.Result {
@@ -71,9 +71,9 @@ func TestClassification(t *testing.T) {
 	}
 }
 
-func TestReport(t *testing.T) {
+func TestWorkerEnding(t *testing.T) {
 	rep := func(script string) (runners.Result, error) {
-		return process.Run(context.Background(), process.Command{Name: "w", Path: "/bin/sh", Args: []string{"-c", script}, Report: true})
+		return process.Run(context.Background(), process.Command{Name: "w", Path: "/bin/sh", Args: []string{"-c", script}, EndingPipe: true})
 	}
 	if res, err := rep(`echo '{"ended":"exit","exit_code":300}' >&3; exit 44`); err != nil || res.String() != "exit 300" {
 		t.Errorf("exit report: %s %v", res, err)
@@ -99,7 +99,7 @@ func TestEscapeAndTail(t *testing.T) {
 	mark := proctest.MarkEnv(t)
 	for _, report := range []bool{false, true} {
 		start := time.Now()
-		res := sh(t, `setsid sleep 30 & sleep .3; exit 0`, func(c *process.Command) { c.Report = report })
+		res := sh(t, `setsid sleep 30 & sleep .3; exit 0`, func(c *process.Command) { c.EndingPipe = report })
 		if took := time.Since(start); took > 1500*time.Millisecond {
 			t.Errorf("setsid (report %v): %s after %s", report, res, took)
 		}
@@ -108,7 +108,7 @@ func TestEscapeAndTail(t *testing.T) {
 	if left := proctest.Leftovers(mark); len(left) > 0 {
 		t.Errorf("setsid: left behind: %v", left)
 	}
-	res := sh(t, `yes x | head -c 5000000 >&2; echo 'panic: boom' >&2; exit 2`, func(c *process.Command) { c.Report = true })
+	res := sh(t, `yes x | head -c 5000000 >&2; echo 'panic: boom' >&2; exit 2`, func(c *process.Command) { c.EndingPipe = true })
 	if res.String() != "crash: sh exited 2 without a report: panic: boom" || !res.Truncated || len(res.Stderr) != runners.MaxOutput {
 		t.Errorf("crash after flood: %s truncated=%v", res, res.Truncated)
 	}

@@ -1,12 +1,13 @@
-package suites_test
+package bench_test
 
 import (
 	"context"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/wasicert/wasicert/bench/internal/stats"
+	"github.com/wasicert/wasicert/runners/wazero"
 	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/catalogue"
 )
@@ -33,7 +34,10 @@ func BenchmarkCapabilitySuite(b *testing.B) {
 }
 
 func benchSuite(b *testing.B, fixtureDir string) {
-	r := embeddedWazero(b)
+	r, err := wazero.New(wazero.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	specs := catalogue.All()
 	// Warm the compile cache and the probe files once, as a real run does.
 	for _, s := range specs[:1] {
@@ -59,17 +63,6 @@ func benchSuite(b *testing.B, fixtureDir string) {
 		}
 	}
 	b.ReportMetric(float64(len(specs)), "specs/op")
-	b.ReportMetric(ms(median(harness)), "harness-ms/spec")
-	b.ReportMetric(ms(median(runtime)), "runtime-ms/spec")
+	b.ReportMetric(stats.Median(stats.Millis(harness...)), "harness-ms/spec")
+	b.ReportMetric(stats.Median(stats.Millis(runtime...)), "runtime-ms/spec")
 }
-
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -2,8 +2,7 @@ package main
 
 import (
 	"fmt"
-	"math"
-	"slices"
+	"github.com/wasicert/wasicert/bench/internal/stats"
 	"strings"
 	"time"
 )
@@ -37,12 +36,7 @@ type ImageSize struct {
 }
 
 // Stats over the measured runs, in milliseconds or bytes.
-type Stats struct {
-	Median float64 `json:"median"`
-	P90    float64 `json:"p90"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
+type Stats = stats.Stats
 
 // KindResult is one kind (wasm or runc) on one daemon.
 type KindResult struct {
@@ -101,29 +95,12 @@ type Report struct {
 	Daemons   []DaemonResult `json:"daemons"`
 }
 
-func stats(xs []float64) Stats {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return Stats{}
-	}
-	med := s[n/2]
-	if n%2 == 0 {
-		med = (s[n/2-1] + s[n/2]) / 2
-	}
-	// p90: nearest rank.
-	rank := int(math.Ceil(0.9*float64(n))) - 1
-	return Stats{Median: med, P90: s[rank], Min: s[0], Max: s[n-1]}
-}
-
 func durStats(ss []Sample, f func(Sample) time.Duration) Stats {
 	xs := make([]float64, len(ss))
 	for i, s := range ss {
-		xs[i] = ms(f(s))
+		xs[i] = stats.Ms(f(s))
 	}
-	st := stats(xs)
-	return Stats{Median: round(st.Median, 2), P90: round(st.P90, 2), Min: round(st.Min, 2), Max: round(st.Max, 2)}
+	return stats.Of(xs).Rounded(2)
 }
 
 func byteStats(ss []Sample, f func(Sample) int64) Stats {
@@ -131,7 +108,7 @@ func byteStats(ss []Sample, f func(Sample) int64) Stats {
 	for i, s := range ss {
 		xs[i] = float64(f(s))
 	}
-	return stats(xs)
+	return stats.Of(xs)
 }
 
 func (k *kind) result(haveFirst bool) KindResult {
@@ -235,7 +212,7 @@ func (r Report) Markdown() string {
 		p("%s. ", strings.Join(parts, "; "))
 		p("Cold start min–max: wasm %.1f–%.1f ms, runc %.1f–%.1f ms.", w.ColdStartMS.Min, w.ColdStartMS.Max, l.ColdStartMS.Min, l.ColdStartMS.Max)
 		if w.First != nil && l.First != nil {
-			p(" First (warm-up) run: wasm %.1f ms, runc %.1f ms.", ms(w.First.Total), ms(l.First.Total))
+			p(" First (warm-up) run: wasm %.1f ms, runc %.1f ms.", stats.Ms(w.First.Total), stats.Ms(l.First.Total))
 		}
 		p("\n\n")
 		p("Runtime binaries (on the host, not in the images): wasm shim `containerd-shim-wazero-v1` %s (this repo, containerd shim library %s); runc shim `%s` %s (%s) + `%s` %s (%s).\n\n",

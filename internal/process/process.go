@@ -21,13 +21,13 @@
 //     directory that is removed afterwards, never the repository;
 //   - stdout and stderr captured up to runners.MaxOutput each; output past
 //     the bound is drained and discarded, and Result.Truncated is set; the
-//     last runners.TailSize bytes of each stream are kept too, and classification
+//     last capture.TailSize bytes of each stream are kept too, and classification
 //     (Command.Classify, CrashLine) reads those, so a guest that floods
 //     stderr cannot push the runtime's own last words out of sight;
 //   - bounds (Command.Limits, DefaultLimits; see Bounds): memory, file size,
 //     open files and processes, below;
-//   - optionally a report pipe at fd 3 (Command.Report), on which a launcher
-//     or worker that wraps an engine writes one JSON Report saying how the
+//   - optionally a report pipe at fd 3 (Command.EndingPipe), on which a launcher
+//     or worker that wraps an engine writes one JSON WorkerEnding saying how the
 //     guest ended. The guest cannot write it (fd 3 of the host process is not
 //     a guest fd), so it cannot forge a trap or an exit.
 //
@@ -82,8 +82,8 @@
 // and the time to write.
 //
 // Classification, in order: the timeout fired -> EndedTimeout; killed by a
-// signal -> EndedCrash with Detail "signal: SIGSEGV"; a Report was read ->
-// what it says; Report expected but absent -> EndedCrash ("exited N without a
+// signal -> EndedCrash with Detail "signal: SIGSEGV"; a WorkerEnding was read ->
+// what it says; WorkerEnding expected but absent -> EndedCrash ("exited N without a
 // report"); otherwise EndedExit with the exit status, which Command.Classify
 // may then turn into EndedTrap (a CLI that prints a trap message and exits
 // with a code of its own) unless the status is 0.
@@ -106,6 +106,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wasicert/wasicert/internal/capture"
 	"github.com/wasicert/wasicert/internal/hostns"
 	"github.com/wasicert/wasicert/runners"
 )
@@ -127,13 +128,13 @@ type Command struct {
 	Stdin []byte
 	// Timeout bounds the run; zero means runners.DefaultTimeout.
 	Timeout time.Duration
-	// Report gives the program a pipe at fd 3 on which it writes one JSON
-	// Report; see the package documentation.
-	Report bool
+	// EndingPipe gives the program a pipe at fd 3 on which it writes one JSON
+	// WorkerEnding; see the package documentation.
+	EndingPipe bool
 	// Classify, when set, may reclassify a run that ended by a plain exit
-	// with a status other than 0 (no signal, no timeout, no Report), e.g. to
+	// with a status other than 0 (no signal, no timeout, no WorkerEnding), e.g. to
 	// EndedTrap when the output holds the runtime's trap message. stdoutTail
-	// and stderrTail are the last runners.TailSize bytes of each stream
+	// and stderrTail are the last capture.TailSize bytes of each stream
 	// (res.Stdout and res.Stderr are their heads). It must keep the rule
 	// documented with the runner that sets it.
 	Classify func(res *runners.Result, stdoutTail, stderrTail []byte)
@@ -147,8 +148,8 @@ type Command struct {
 	Limits *Limits
 }
 
-// Report is what a launcher or worker writes on fd 3, one JSON object.
-type Report struct {
+// WorkerEnding is what a launcher or worker writes on fd 3, one JSON object.
+type WorkerEnding struct {
 	// Ended is "exit", "trap", or "error" (the module could not be compiled
 	// or instantiated: the run did not start, so Run returns an error).
 	Ended    string `json:"ended"`
@@ -156,10 +157,10 @@ type Report struct {
 	Detail   string `json:"detail,omitempty"`
 }
 
-// Report endings beyond the runners.Ending values.
+// WorkerEnding endings beyond the runners.Ending values.
 const (
-	// ReportError: the module never started (compile or link error).
-	ReportError = "error"
+	// EndedError: the module never started (compile or link error).
+	EndedError = "error"
 )
 
 // GraceAfterExit bounds how long Run waits for the output and report pipes
@@ -174,7 +175,7 @@ const GraceAfterExit = 2 * time.Second
 var startMu sync.RWMutex
 
 // Run executes c and classifies how it ended. It returns an error only when
-// the program could not be started, or when its Report says the module never
+// the program could not be started, or when its WorkerEnding says the module never
 // started; every other ending is a Result.
 func Run(ctx context.Context, c Command) (runners.Result, error) {
 	var res runners.Result
@@ -223,11 +224,11 @@ func Run(ctx context.Context, c Command) (runners.Result, error) {
 	// Run makes every pipe itself, so that cmd.Wait waits for no copying,
 	// Run knows which pipes are the run's (killPipeHolders), and one
 	// deadline bounds the wait for their end (GraceAfterExit).
-	stdout, stderr, report := &runners.Output{}, &runners.Output{}, &runners.Output{}
+	stdout, stderr, report := &capture.Output{}, &capture.Output{}, &capture.Output{}
 	stdout.Watch(c.Evidence.Canaries...)
 	stderr.Watch(c.Evidence.Canaries...)
-	sinks := []*runners.Output{stdout, stderr}
-	if c.Report {
+	sinks := []*capture.Output{stdout, stderr}
+	if c.EndingPipe {
 		sinks = append(sinks, report)
 	}
 	var readEnds, childEnds []*os.File
@@ -358,7 +359,7 @@ wait:
 		r.Close() // ends the copies still blocked on a pipe held open
 	}
 	<-drained
-	res.Watched(stdout, stderr)
+	capture.Fill(&res, stdout, stderr)
 
 	state := cmd.ProcessState
 	if state == nil {
@@ -377,7 +378,7 @@ wait:
 }
 
 // ending classifies how the run ended (see the package documentation).
-func ending(c Command, res runners.Result, state *os.ProcessState, ws syscall.WaitStatus, timedOut, cancelled bool, ctx context.Context, timeout time.Duration, report, stdout, stderr *runners.Output) (runners.Result, error) {
+func ending(c Command, res runners.Result, state *os.ProcessState, ws syscall.WaitStatus, timedOut, cancelled bool, ctx context.Context, timeout time.Duration, report, stdout, stderr *capture.Output) (runners.Result, error) {
 	switch {
 	case timedOut:
 		res.Ended = runners.EndedTimeout
@@ -400,8 +401,8 @@ func ending(c Command, res runners.Result, state *os.ProcessState, ws syscall.Wa
 	}
 	res.ExitCode = state.ExitCode()
 
-	if c.Report {
-		rep, ok := parseReport(report.Bytes())
+	if c.EndingPipe {
+		rep, ok := parseEnding(report.Bytes())
 		if !ok {
 			res.Ended = runners.EndedCrash
 			res.Detail = fmt.Sprintf("%s exited %d without a report", c.Name, res.ExitCode)
@@ -420,7 +421,7 @@ func ending(c Command, res runners.Result, state *os.ProcessState, ws syscall.Wa
 		case string(runners.EndedCrash):
 			res.Ended = runners.EndedCrash
 			res.Detail = OneLine(rep.Detail)
-		case ReportError:
+		case EndedError:
 			return res, fmt.Errorf("%s: module did not start: %s", c.Name, OneLine(rep.Detail))
 		default:
 			res.Ended = runners.EndedCrash
@@ -444,8 +445,8 @@ func closeAll(fs []*os.File) {
 	}
 }
 
-func parseReport(b []byte) (Report, bool) {
-	var rep Report
+func parseEnding(b []byte) (WorkerEnding, bool) {
+	var rep WorkerEnding
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return rep, false
@@ -459,9 +460,9 @@ func parseReport(b []byte) (Report, bool) {
 	return rep, true
 }
 
-// WriteReport writes rep as one JSON line to fd 3, the report pipe a worker
+// WriteEnding writes rep as one JSON line to fd 3, the report pipe a worker
 // gets from Run. Workers call it once, just before exiting.
-func WriteReport(rep Report) error {
+func WriteEnding(rep WorkerEnding) error {
 	f := os.NewFile(3, "report")
 	if f == nil {
 		return errors.New("no fd 3")

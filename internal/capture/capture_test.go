@@ -1,7 +1,8 @@
-package runners
+package capture
 
 import (
 	"bytes"
+	"github.com/wasicert/wasicert/runners"
 	"sync"
 	"testing"
 )
@@ -13,14 +14,14 @@ func TestOutputKeepsHeadAndTail(t *testing.T) {
 		t.Fatalf("small output: head %q tail %q truncated %v", o.Bytes(), o.Tail(), o.Truncated())
 	}
 	chunk := bytes.Repeat([]byte("x"), 1000)
-	for written := 6; written < MaxOutput+3*TailSize; written += len(chunk) {
+	for written := 6; written < runners.MaxOutput+3*TailSize; written += len(chunk) {
 		if n, err := o.Write(chunk); n != len(chunk) || err != nil {
 			t.Fatalf("Write = %d, %v: a flood must never fail a write", n, err)
 		}
 	}
 	o.Write([]byte("\nwasm trap: unreachable\n"))
-	if !o.Truncated() || len(o.Bytes()) != MaxOutput || !bytes.HasPrefix(o.Bytes(), []byte("start\n")) {
-		t.Errorf("head: %d bytes, truncated %v; want the first %d bytes", len(o.Bytes()), o.Truncated(), MaxOutput)
+	if !o.Truncated() || len(o.Bytes()) != runners.MaxOutput || !bytes.HasPrefix(o.Bytes(), []byte("start\n")) {
+		t.Errorf("head: %d bytes, truncated %v; want the first %d bytes", len(o.Bytes()), o.Truncated(), runners.MaxOutput)
 	}
 	tail := o.Tail()
 	if len(tail) != TailSize || !bytes.HasSuffix(tail, []byte("\nwasm trap: unreachable\n")) {
@@ -30,7 +31,7 @@ func TestOutputKeepsHeadAndTail(t *testing.T) {
 
 func TestOutputTailStraddlesTheBound(t *testing.T) {
 	var o Output
-	o.Write(bytes.Repeat([]byte("a"), MaxOutput-10))
+	o.Write(bytes.Repeat([]byte("a"), runners.MaxOutput-10))
 	o.Write([]byte("0123456789ABCDEF")) // 10 bytes fit, 6 spill
 	if got := o.Tail(); !bytes.HasSuffix(got, []byte("0123456789ABCDEF")) || len(got) != TailSize {
 		t.Errorf("tail across the bound ends %q (%d bytes)", got[len(got)-16:], len(got))
@@ -51,7 +52,7 @@ func TestOutputConcurrentWrites(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if len(o.Bytes()) != MaxOutput || !o.Truncated() {
+	if len(o.Bytes()) != runners.MaxOutput || !o.Truncated() {
 		t.Errorf("after 6.4 MB from 8 writers: %d bytes, truncated %v", len(o.Bytes()), o.Truncated())
 	}
 }
@@ -59,11 +60,11 @@ func TestOutputConcurrentWrites(t *testing.T) {
 // TestOutputWatchSeesEverySplit: a canary written in pieces is seen
 // whatever the cut: a byte at a time, every cut into three pieces (a
 // middle piece shorter than the seam included), after a flood past
-// MaxOutput, with a longer and a shorter canary watched alongside; and
+// runners.MaxOutput, with a longer and a shorter canary watched alongside; and
 // not seen when one byte of it is missing.
 func TestOutputWatchSeesEverySplit(t *testing.T) {
 	const v = "HOST-ENV-CANARY-0123456789abcdef"
-	watch := []Canary{{"long", v + "-and-a-longer-tail-0123456789"}, {"v", v}, {"short", "zz"}}
+	watch := []runners.Canary{{Name: "long", Value: v + "-and-a-longer-tail-0123456789"}, {Name: "v", Value: v}, {Name: "short", Value: "zz"}}
 	seen := func(o *Output) bool {
 		for _, n := range o.Seen() {
 			if n == "v" {
@@ -96,7 +97,7 @@ func TestOutputWatchSeesEverySplit(t *testing.T) {
 	}
 	var f Output
 	f.Watch(watch...)
-	f.Write(bytes.Repeat([]byte("x"), MaxOutput+1))
+	f.Write(bytes.Repeat([]byte("x"), runners.MaxOutput+1))
 	f.Write([]byte(v[:5]))
 	f.Write([]byte(v[5:]))
 	if !seen(&f) {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/process/proctest"
 )
 
 // small are bounds a test can exhaust quickly, each with a stand-in that
@@ -121,7 +121,7 @@ func TestBoundsSaySo(t *testing.T) {
 }
 
 // TestFloodStaysSmall: 2 GiB on stdout through Run costs the harness only
-// the bounded head and tail of runners.Output, and RLIMIT_FSIZE does not
+// the bounded head and tail of capture.Output, and RLIMIT_FSIZE does not
 // apply to the pipe.
 func TestFloodStaysSmall(t *testing.T) {
 	before := vmHWM(t)

@@ -12,7 +12,7 @@
 //
 // See docs/bench-containers.md for the method and the caveats.
 //
-//	go run ./ci/containerd/bench -runs 25 -out out/bench-containers.md
+//	go run ./bench/containers -runs 25 -out out/bench-containers.md
 //
 // Needs root (a private containerd, started and stopped with
 // ci/containerd/start.sh and stop.sh through ctrtest).
@@ -30,7 +30,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -52,8 +51,11 @@ import (
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/wasicert/wasicert/runners/containerd/ctrtest"
-	"github.com/wasicert/wasicert/runners/containerd/ociimage"
+	"github.com/wasicert/wasicert/bench/internal/stats"
+	"github.com/wasicert/wasicert/internal/ctrtest"
+	"github.com/wasicert/wasicert/internal/ociimage"
+	"github.com/wasicert/wasicert/internal/process"
+	"github.com/wasicert/wasicert/reports"
 )
 
 //go:embed testdata/hello.wasm
@@ -97,7 +99,7 @@ func main() {
 	flag.StringVar(&c.snapshotter, "snapshotter", "overlayfs", "snapshotter for both kinds (overlayfs or native)")
 	flag.StringVar(&c.wasmPath, "wasm", "", "wasm module to run instead of the embedded hello.wasm (must print \"hello\\n\" and exit 0)")
 	flag.StringVar(&c.busybox, "busybox", "/bin/busybox", "static busybox binary (Debian package busybox-static)")
-	flag.StringVar(&c.runcShimDir, "runc-shim-dir", "", "dir holding containerd-shim-runc-v2 "+runcShimVersion+" for containerd 2 (default: <user cache>/wasicert-bench/runc-shim-"+runcShimVersion+", go-installed when missing)")
+	flag.StringVar(&c.runcShimDir, "runc-shim-dir", "", "dir holding containerd-shim-runc-v2 "+runcShimVersion+" for containerd 2 (default: <XDG cache>/wasicert/runc-shim-"+runcShimVersion+", go-installed when missing)")
 	flag.DurationVar(&c.timeout, "timeout", 60*time.Second, "limit for one run")
 	flag.Parse()
 	c.versions = strings.Split(versions, ",")
@@ -170,10 +172,15 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(c.out, []byte(md)); err != nil {
+	for _, p := range []string{c.out, c.jsonOut} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := reports.WriteFileAtomic(c.out, []byte(md)); err != nil {
 		return err
 	}
-	if err := writeAtomic(c.jsonOut, append(js, '\n')); err != nil {
+	if err := reports.WriteFileAtomic(c.jsonOut, append(js, '\n')); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", c.out, c.jsonOut)
@@ -290,7 +297,7 @@ func benchDaemon(ctx context.Context, c config, v string, wasm, bb []byte) (_ Da
 			}
 			k.samples = append(k.samples, s)
 		}
-		fmt.Fprintf(os.Stderr, "  run %2d: wasm %6.1f ms, runc %6.1f ms\n", i+1, ms(kinds[0].samples[i].Total), ms(kinds[1].samples[i].Total))
+		fmt.Fprintf(os.Stderr, "  run %2d: wasm %6.1f ms, runc %6.1f ms\n", i+1, stats.Ms(kinds[0].samples[i].Total), stats.Ms(kinds[1].samples[i].Total))
 	}
 
 	res.Wasm = kinds[0].result(c.warmup > 0)
@@ -631,11 +638,11 @@ func cgroupPeak(cgPath string) (int64, string, error) {
 // runcShimVersion, go-installing it there when missing.
 func ensureRuncShim(dir string) (string, error) {
 	if dir == "" {
-		cache, err := os.UserCacheDir()
+		d, err := process.CacheDir("runc-shim-" + runcShimVersion)
 		if err != nil {
 			return "", err
 		}
-		dir = filepath.Join(cache, "wasicert-bench", "runc-shim-"+runcShimVersion)
+		dir = d
 	}
 	bin := filepath.Join(dir, "containerd-shim-runc-v2")
 	if _, err := os.Stat(bin); err == nil {
@@ -783,35 +790,4 @@ func machine() Machine {
 		m.Cgroup = "v1 (memory controller on v1)"
 	}
 	return m
-}
-
-// writeAtomic writes a temp file next to path and renames it over path.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func round(x float64, places int) float64 {
-	p := math.Pow(10, float64(places))
-	return math.Round(x*p) / p
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasicert/wasicert/internal/repo"
 	"github.com/wasicert/wasicert/runners"
 )
 
@@ -18,7 +19,7 @@ import (
 // makes this cheap after the first time.
 func BuildWorker(t *testing.T, pkg string) string {
 	t.Helper()
-	root := repoRoot(t)
+	root := RepoRoot(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", out, pkg)
@@ -31,20 +32,15 @@ func BuildWorker(t *testing.T, pkg string) string {
 	return out
 }
 
-func repoRoot(t *testing.T) string {
-	wd, _ := os.Getwd()
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			t.Fatal("no go.mod above " + wd)
-		}
+// RepoRoot is the repository root (repo.Root), or a fatal error.
+func RepoRoot(t *testing.T) string {
+	t.Helper()
+	root, ok := repo.Root()
+	if !ok {
+		t.Fatal("no wasicert repository above this test's sources")
 	}
+	return root
 }
-
-// RepoRoot is the repository root (the nearest go.mod upwards).
-func RepoRoot(t *testing.T) string { return repoRoot(t) }
 
 // Expect tunes Basic to what a runtime is known to do.
 type Expect struct {

@@ -19,8 +19,8 @@ import (
 // (cmd/wasicert-worker-wasmtime, cmd/wasicert-worker-wasmer): written by the
 // runner to a JSON file whose path is the worker's only argument. The
 // worker's stdin is the guest's stdin, its stdout and stderr are the guest's,
-// and it writes one Report on fd 3 before exiting with the guest's exit code
-// (low 8 bits; the Report has all of it).
+// and it writes one WorkerEnding on fd 3 before exiting with the guest's exit code
+// (low 8 bits; the WorkerEnding has all of it).
 type Job struct {
 	// Module is the host path of the .wasm file.
 	Module string `json:"module"`
@@ -107,14 +107,14 @@ func RunJob(ctx context.Context, l Launch, inv runners.Invocation) (runners.Resu
 	f.Close()
 	abs, _ := filepath.Abs(jobPath)
 	return Run(ctx, Command{
-		Name:     name,
-		Path:     l.Path,
-		Args:     append(append([]string{}, l.Args...), abs),
-		Dir:      dir,
-		Stdin:    inv.Stdin,
-		Timeout:  inv.EffectiveTimeout(),
-		Report:   true,
-		Evidence: inv,
+		Name:       name,
+		Path:       l.Path,
+		Args:       append(append([]string{}, l.Args...), abs),
+		Dir:        dir,
+		Stdin:      inv.Stdin,
+		Timeout:    inv.EffectiveTimeout(),
+		EndingPipe: true,
+		Evidence:   inv,
 	})
 }
 
@@ -205,8 +205,8 @@ const (
 // WorkerEnd ends a worker's job: it writes rep on fd 3, says the same on
 // stderr (a trap as "wasm trap: <detail>", an error or a crash as
 // "<worker>: <detail>"), and returns the status the worker exits with.
-func WorkerEnd(worker string, rep Report) int {
-	WriteReport(rep)
+func WorkerEnd(worker string, rep WorkerEnding) int {
+	WriteEnding(rep)
 	switch rep.Ended {
 	case string(runners.EndedExit):
 		return rep.ExitCode & 0xff

@@ -10,8 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
+
+	"github.com/wasicert/wasicert/internal/repo"
 )
 
 // ErrSkip wraps the one-line reason when a private containerd cannot run
@@ -29,10 +30,10 @@ type Daemon struct {
 	Canary string
 }
 
-// RepoRoot finds the repository root from this source file.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+// script is the path of one of ci/containerd's scripts.
+func script(name string) string {
+	root, _ := repo.Root()
+	return filepath.Join(root, "ci", "containerd", name)
 }
 
 // SkipReason returns a one-line reason when containerd specs cannot run.
@@ -53,7 +54,7 @@ func Start(version, shimBin string) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(RepoRoot(), "ci", "containerd", "start.sh"), version, dir)
+	cmd := exec.Command(script("start.sh"), version, dir)
 	cmd.Env = os.Environ()
 	if shimBin != "" {
 		cmd.Env = append(cmd.Env, "SHIM_BIN="+shimBin)
@@ -67,7 +68,7 @@ func Start(version, shimBin string) (*Daemon, error) {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("%s: %w", strings.TrimSpace(stderr.String()), ErrSkip)
 		}
-		_ = exec.Command(filepath.Join(RepoRoot(), "ci", "containerd", "stop.sh"), dir).Run()
+		_ = exec.Command(script("stop.sh"), dir).Run()
 		return nil, fmt.Errorf("start containerd %s: %v: %s", version, err, strings.TrimSpace(stderr.String()))
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
@@ -90,7 +91,7 @@ func (d *Daemon) Log() string {
 // Stop stops containerd and removes its run dir. It returns an error when
 // stop.sh found leftovers (shim processes, mounts) or could not clean up.
 func (d *Daemon) Stop() error {
-	cmd := exec.Command(filepath.Join(RepoRoot(), "ci", "containerd", "stop.sh"), d.RunDir)
+	cmd := exec.Command(script("stop.sh"), d.RunDir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("stop containerd %s: %v: %s", d.Version, err, strings.TrimSpace(string(out)))

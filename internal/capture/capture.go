@@ -1,9 +1,16 @@
-package runners
+// Package capture keeps one output stream of a run the way a
+// runners.Result reports it: a bounded head (runners.MaxOutput), the tail
+// (TailSize) that classification reads, the byte count, and the canaries
+// sighted anywhere in it. Every runner that captures a guest's output writes
+// it through an Output and fills its Result with Fill.
+package capture
 
 import (
 	"bytes"
 	"slices"
 	"sync"
+
+	"github.com/wasicert/wasicert/runners"
 )
 
 // TailSize is how much of the end of each stream Output keeps apart from
@@ -12,7 +19,7 @@ import (
 const TailSize = 64 << 10
 
 // Output captures one output stream of a run the way a Result keeps it: the
-// first MaxOutput bytes, and the last TailSize bytes for classifying how the
+// first runners.MaxOutput bytes, and the last TailSize bytes for classifying how the
 // run ended. Writes never fail, so a flooding guest is not stopped by an
 // error (the timeout cuts it off) and a writer keeps draining its pipe. It
 // is safe for concurrent use: an abandoned guest may still write while the
@@ -21,20 +28,20 @@ type Output struct {
 	mu        sync.Mutex
 	head      bytes.Buffer
 	truncated bool
-	tail      []byte // ring of the last TailSize bytes, once past MaxOutput
+	tail      []byte // ring of the last TailSize bytes, once past runners.MaxOutput
 	n         int    // bytes written into tail
 	written   int64  // bytes written in all
 
-	watch []Canary
+	watch []runners.Canary
 	seen  []bool
 	seam  []byte // the last (longest canary - 1) bytes, for a canary split across writes
 }
 
 // Watch makes o look for each canary's value in everything written from
-// now on, including what is past MaxOutput and never kept: Seen reports the
+// now on, including what is past runners.MaxOutput and never kept: Seen reports the
 // names found. Memory stays bounded by the longest value. Call it before
 // the first Write.
-func (o *Output) Watch(canaries ...Canary) {
+func (o *Output) Watch(canaries ...runners.Canary) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, c := range canaries {
@@ -106,7 +113,7 @@ func (o *Output) Write(p []byte) (int, error) {
 	defer o.mu.Unlock()
 	o.written += int64(len(p))
 	o.scan(p)
-	room := MaxOutput - o.head.Len()
+	room := runners.MaxOutput - o.head.Len()
 	if room >= len(p) {
 		o.head.Write(p)
 		return len(p), nil
@@ -129,7 +136,7 @@ func (o *Output) ring(p []byte) {
 	}
 }
 
-// Bytes returns a copy of the head: the first MaxOutput bytes written.
+// Bytes returns a copy of the head: the first runners.MaxOutput bytes written.
 func (o *Output) Bytes() []byte {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -148,9 +155,27 @@ func (o *Output) Tail() []byte {
 	return slices.Concat(o.tail[i:], o.tail[:i])
 }
 
-// Truncated reports whether anything was written past MaxOutput.
+// Truncated reports whether anything was written past runners.MaxOutput.
 func (o *Output) Truncated() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.truncated
+}
+
+// Fill fills r's output fields from the run's two streams: the kept head of
+// each, whether either was cut, the byte counts and the canaries sighted.
+// Every runner that captures output calls it.
+func Fill(r *runners.Result, stdout, stderr *Output) {
+	r.Stdout, r.Stderr = stdout.Bytes(), stderr.Bytes()
+	r.Truncated = stdout.Truncated() || stderr.Truncated()
+	r.StdoutBytes, r.StderrBytes = stdout.Written(), stderr.Written()
+	r.Sightings = nil
+	for _, s := range []struct {
+		name string
+		o    *Output
+	}{{"stdout", stdout}, {"stderr", stderr}} {
+		for _, c := range s.o.Seen() {
+			r.Sightings = append(r.Sightings, runners.Sighting{Canary: c, Stream: s.name})
+		}
+	}
 }

@@ -1,0 +1,13 @@
+// Package bench holds wasicert's benchmarks, beside the suites as critest
+// keeps benchmark/ beside validate/:
+//
+//   - BenchmarkCapabilitySuite (suite_test.go): the whole catalogue on
+//     embedded wazero, with the harness's own cost per spec apart from the
+//     runtime's (make bench);
+//   - bench/containers: the same hello as a wasm container through our shim
+//     and as a Linux container through runc on one private containerd:
+//     image size, cold start, peak memory (make bench-containers, as root;
+//     docs/bench-containers.md).
+//
+// Their statistics (median, p90) are computed in one place, bench/internal/stats.
+package bench
