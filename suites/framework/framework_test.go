@@ -148,7 +148,9 @@ func TestParallelProcessesShareRunID(t *testing.T) {
 	}
 	dir := t.TempDir()
 	results, gjson := filepath.Join(dir, "results.jsonl"), filepath.Join(dir, "ginkgo.json")
-	cmd := exec.Command(ginkgo, "run", "--procs=2", "--label-filter=Area:env || Area:args", "--json-report="+gjson, "../capability",
+	cmd := exec.Command(ginkgo, "run", "--procs=2", "--label-filter=Area:env || Area:args",
+		// A report path is made relative to the suite unless --output-dir names the dir.
+		"--output-dir="+dir, "--json-report=ginkgo.json", "../capability",
 		"--", "-wasicert.results="+results, "-wasicert.summary="+filepath.Join(dir, "summary.json"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
