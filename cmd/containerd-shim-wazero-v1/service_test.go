@@ -15,15 +15,28 @@ import (
 
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/namespaces"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/wasicert/wasicert/internal/trap"
 )
 
+// TestMain: the test binary is also the guest process the service starts
+// (os.Executable re-executed with guestArg).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == guestArg {
+		guestMain()
+	}
+	os.Exit(m.Run())
+}
+
 // testService is a task service without containerd: events are drained
 // (the channel stays open: a guest's exit event may still be on its way).
 func testService(t *testing.T) *service {
-	s := &service{ctx: context.Background(), events: make(chan interface{}, 16), tasks: map[string]*wtask{}}
+	if os.Geteuid() != 0 {
+		t.Skip("the shim's guest processes need root (cgroups, setuid)")
+	}
+	s := &service{ctx: namespaces.WithNamespace(context.Background(), "wasicert-test"), events: make(chan interface{}, 16), tasks: map[string]*wtask{}}
 	go func() {
 		for range s.events {
 		}
