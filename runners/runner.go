@@ -114,6 +114,58 @@ type Invocation struct {
 	// reads /etc/passwd through an escape prints a canary. Applying them
 	// needs root; Result.HostFilesMasked says whether they were.
 	HostFiles []HostFile
+
+	// Container is what a container runtime (FeatureContainer) writes into
+	// the container's OCI spec beyond the grants above, and how the harness
+	// watches the task: the shim specs need a user, a memory limit, a task
+	// to ask for metrics. Runners that are not containers ignore it (so
+	// they fail the specs that need it, as negative controls should).
+	Container *Container
+}
+
+// Container is the OCI spec and task side of an Invocation
+// (Invocation.Container); see the runtime spec,
+// https://github.com/opencontainers/runtime-spec/blob/v1.2.0/config.md.
+type Container struct {
+	// ID is the container's (and its task's) id instead of a random one,
+	// so that the harness can find what the run left behind: containerd
+	// starts every shim with "-id ID".
+	ID string
+	// User is process.user; nil leaves the default (uid 0).
+	User *ContainerUser
+	// MemoryLimit is linux.resources.memory.limit in bytes; 0 sets none.
+	MemoryLimit int64
+	// Annotations are added to the spec's annotations.
+	Annotations map[string]string
+	// FIFOs are guest paths of FIFOs the guest may open, granted as
+	// linux.devices entries of type "p".
+	FIFOs []string
+	// Started, when set, is called once the task has started, beside the
+	// guest; the run waits for it to return before it deletes the task.
+	// Its ctx ends when the task exits.
+	Started func(ctx context.Context, task Task)
+}
+
+// ContainerUser is process.user.
+type ContainerUser struct {
+	UID, GID       uint32
+	AdditionalGids []uint32
+}
+
+// Task is a running container task, for Container.Started.
+type Task interface {
+	// Metrics asks the runtime for the task's metrics (containerd's task
+	// metrics, which a shim answers from the task's cgroup).
+	Metrics(ctx context.Context) (TaskMetrics, error)
+}
+
+// TaskMetrics are the parts of a task's metrics the specs read.
+type TaskMetrics struct {
+	// Type is the metrics' type URL, e.g. io.containerd.cgroups.v1.Metrics.
+	Type string
+	// MemoryUsage is the cgroup's memory usage in bytes; Pids its
+	// process count.
+	MemoryUsage, Pids uint64
 }
 
 // Canary is one secret a runner watches for (Invocation.Canaries).

@@ -143,8 +143,16 @@ func guest(ctl, rep *os.File) (int, error) {
 		return 0, err
 	}
 
-	// process.user, then no_new_privs: the preopens are opened as the user,
-	// so the kernel checks the user's access to every file the guest opens.
+	// The preopens' directories are opened first, as root (as runc enters
+	// the container's root before it becomes the user: the host path
+	// above a rootfs need not be open to the user); then process.user and
+	// no_new_privs, so the kernel checks the user's access to every file
+	// the guest opens below them.
+	grants, release, err := wazerogrant.Confined(cfg.Args, cfg.Env, cfg.Dirs)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	if u := cfg.User; u != nil {
 		groups := make([]int, len(u.Groups))
 		for i, g := range u.Groups {
@@ -172,11 +180,6 @@ func guest(ctl, rep *os.File) (int, error) {
 		return 0, fmt.Errorf("no_new_privs: %w", err)
 	}
 
-	grants, release, err := wazerogrant.Confined(cfg.Args, cfg.Env, cfg.Dirs)
-	if err != nil {
-		return 0, err
-	}
-	defer release()
 	modCfg := grants.WithStartFunctions("_start").
 		WithStdin(os.Stdin).WithStdout(os.Stdout).WithStderr(os.Stderr)
 	if weakShim {
