@@ -127,7 +127,7 @@ func shimSpecs() []suites.Spec {
 			Ref:  refShimDoc, Requires: []runners.Feature{runners.FeatureContainer, runners.FeatureSignal},
 			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
 				return suites.Plan{Probe: "fs", ExitCode: 137,
-					Steps: []suites.Step{openStep("kill.fifo", "/pipe", "fifo", true, 0, "r", suites.Tolerate)},
+					Steps: []suites.Step{openStep("kill.fifo", "/pipe", "fifo", true, 0, "r", suites.Custom)},
 					Actors: []suites.Actor{
 						suites.Signal{Sig: syscall.SIGKILL, After: shimKillAfter},
 						&suites.Container{},
