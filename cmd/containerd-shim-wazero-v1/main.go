@@ -37,7 +37,10 @@ func main() {
 			return
 		}
 	}
-	shim.RunManager(context.Background(), newManager(RuntimeName))
+	// No implicit reaper: each guest process is waited for by the task that
+	// started it (os/exec), which a SIGCHLD reaper of every child would rob
+	// of its exit status.
+	shim.RunManager(context.Background(), newManager(RuntimeName), func(c *shim.Config) { c.NoReaper = true })
 }
 
 // writeInfo prints a proto-marshalled api/types.RuntimeInfo on stdout, which
