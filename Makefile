@@ -22,7 +22,7 @@ include ci/runtimes/runtimes.mk
 MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-confined,wazero-cli,wasmtime,wasmer,node,bun
 
 .DEFAULT_GOAL := build
-.PHONY: build run test deps ginkgo vet unit e2e matrix docs containerd bench bench-containers
+.PHONY: build run test deps ginkgo vet unit race e2e matrix docs containerd bench bench-containers
 
 build:
 	$(GO) build -o bin/wasicert ./cmd/wasicert
@@ -38,13 +38,18 @@ ginkgo: $(GINKGO)
 $(GINKGO):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
 
-test: deps vet unit probes-check e2e matrix containerd
+test: deps vet unit race probes-check e2e matrix containerd
 
 vet:
 	$(GO) vet ./...
 
 unit:
 	$(GO) test -count=1 ./...
+
+# race: the shim and its runner under the race detector (their tasks are
+# served concurrently: Create, Start, Kill, Delete, Wait race by design).
+race:
+	$(GO) test -count=1 -race ./cmd/containerd-shim-wazero-v1/ ./runners/containerd/
 
 # e2e: the suite through the ginkgo CLI, with ginkgo's own report flags.
 e2e: $(GINKGO)

@@ -31,6 +31,7 @@ trap trap.wat
 spin spin.wat
 flood flood.wat
 exit exit.wat
+grow grow.wat
 '
 
 cd "$here/src"

@@ -115,35 +115,62 @@ type Invocation struct {
 	// needs root; Result.HostFilesMasked says whether they were.
 	HostFiles []HostFile
 
-	// What follows is container-only: what an OCI image and an OCI spec
-	// carry beyond the module, for the shim specs. Runners that are not
-	// container platforms (FeatureContainer) ignore it.
+	// Container is what a container runtime (FeatureContainer) writes into
+	// the container's OCI spec beyond the grants above, and how the harness
+	// watches the task: the shim specs need a user, a memory limit, a task
+	// to ask for metrics. Runners that are not containers ignore it (so
+	// they fail the specs that need it, as negative controls should).
+	Container *Container
+}
 
+// Container is the OCI spec and task side of an Invocation
+// (Invocation.Container); see the runtime spec,
+// https://github.com/opencontainers/runtime-spec/blob/v1.2.0/config.md.
+type Container struct {
+	// ID is the container's (and its task's) id instead of a random one,
+	// so that the harness can find what the run left behind: containerd
+	// starts every shim with "-id ID".
+	ID string
+	// User is process.user; nil leaves the default (uid 0).
+	User *ContainerUser
+	// MemoryLimit is linux.resources.memory.limit in bytes; 0 sets none.
+	MemoryLimit int64
+	// Annotations are added to the spec's annotations.
+	Annotations map[string]string
+	// FIFOs are guest paths of FIFOs the guest may open, granted as
+	// linux.devices entries of type "p".
+	FIFOs []string
 	// ImageFiles are added to the container image's layer beside the
 	// module: directories, device nodes, FIFOs.
 	ImageFiles []ImageFile
-	// Mounts are added to the container's OCI spec after the preopens'
-	// bind mounts.
+	// Mounts are added to the OCI spec after the preopens' bind mounts.
 	Mounts []Mount
+	// Started, when set, is called once the task has started, beside the
+	// guest; the run waits for it to return before it deletes the task.
+	// Its ctx ends when the task exits.
+	Started func(ctx context.Context, task Task)
 }
 
-// ImageFile is one entry of a container image's layer (Invocation.ImageFiles).
-type ImageFile struct {
-	// Path is absolute in the image, e.g. "/scratch".
-	Path string
-	// Type is "dir", "char", "block" or "fifo".
+// ContainerUser is process.user.
+type ContainerUser struct {
+	UID, GID       uint32
+	AdditionalGids []uint32
+}
+
+// Task is a running container task, for Container.Started.
+type Task interface {
+	// Metrics asks the runtime for the task's metrics (containerd's task
+	// metrics, which a shim answers from the task's cgroup).
+	Metrics(ctx context.Context) (TaskMetrics, error)
+}
+
+// TaskMetrics are the parts of a task's metrics the specs read.
+type TaskMetrics struct {
+	// Type is the metrics' type URL, e.g. io.containerd.cgroups.v1.Metrics.
 	Type string
-	// Major and Minor name the device of a "char" or "block" node.
-	Major, Minor uint32
-}
-
-// Mount is one OCI mount (Invocation.Mounts), as in the runtime spec's
-// mounts: https://github.com/opencontainers/runtime-spec/blob/main/config.md#mounts
-type Mount struct {
-	Destination string
-	Type        string
-	Source      string
-	Options     []string
+	// MemoryUsage is the cgroup's memory usage in bytes; Pids its
+	// process count.
+	MemoryUsage, Pids uint64
 }
 
 // Canary is one secret a runner watches for (Invocation.Canaries).
@@ -308,4 +335,23 @@ type Platform interface {
 type Signaller interface {
 	// RunWithSignal is Run, sending sig to the guest after it has run for after.
 	RunWithSignal(ctx context.Context, inv Invocation, sig syscall.Signal, after time.Duration) (Result, error)
+}
+
+// ImageFile is one entry of a container image's layer (Container.ImageFiles).
+type ImageFile struct {
+	// Path is absolute in the image, e.g. "/scratch".
+	Path string
+	// Type is "dir", "char", "block" or "fifo".
+	Type string
+	// Major and Minor name the device of a "char" or "block" node.
+	Major, Minor uint32
+}
+
+// Mount is one OCI mount (Container.Mounts), as in the runtime spec's
+// mounts: https://github.com/opencontainers/runtime-spec/blob/main/config.md#mounts
+type Mount struct {
+	Destination string
+	Type        string
+	Source      string
+	Options     []string
 }

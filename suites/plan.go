@@ -112,19 +112,3 @@ func (s Signal) Act(st *Stage, _ RunFunc) (RunFunc, error) {
 		return sig.RunWithSignal(ctx, inv, s.Sig, s.After)
 	}, nil
 }
-
-// Container adds image files and OCI mounts to the run
-// (runners.Invocation.ImageFiles and Mounts): what only a container
-// platform's image and spec can carry. Specs that use it require
-// runners.FeatureContainer.
-type Container struct {
-	ImageFiles []runners.ImageFile
-	Mounts     []runners.Mount
-}
-
-// Act adds the files and mounts.
-func (c Container) Act(st *Stage, run RunFunc) (RunFunc, error) {
-	st.Invocation.ImageFiles = append(st.Invocation.ImageFiles, c.ImageFiles...)
-	st.Invocation.Mounts = append(st.Invocation.Mounts, c.Mounts...)
-	return run, nil
-}

@@ -1,6 +1,6 @@
 // Command containerd-shim-wazero-v1 is a containerd shim v2 (task API v2)
-// that runs a container's entrypoint WebAssembly module with wazero, inside
-// the shim process, granting the guest only what the OCI spec grants by least
+// that runs a container's entrypoint WebAssembly module with wazero, in a
+// guest process of its own (the shim re-executed: guest.go), granting the guest only what the OCI spec grants by least
 // privilege. Its guarantees are documented in docs/shim.md.
 //
 // It is built on github.com/containerd/containerd v1.7 runtime/v2/shim, whose
@@ -25,6 +25,9 @@ const RuntimeName = "io.containerd.wazero.v1"
 var Version = "0.1.0"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == guestArg {
+		guestMain()
+	}
 	for _, a := range os.Args[1:] {
 		if a == "-info" || a == "--info" {
 			if err := writeInfo(); err != nil {
@@ -34,7 +37,10 @@ func main() {
 			return
 		}
 	}
-	shim.RunManager(context.Background(), newManager(RuntimeName))
+	// No implicit reaper: each guest process is waited for by the task that
+	// started it (os/exec), which a SIGCHLD reaper of every child would rob
+	// of its exit status.
+	shim.RunManager(context.Background(), newManager(RuntimeName), func(c *shim.Config) { c.NoReaper = true })
 }
 
 // writeInfo prints a proto-marshalled api/types.RuntimeInfo on stdout, which
@@ -49,7 +55,7 @@ func writeInfo() error {
 		},
 		Annotations: map[string]string{
 			"io.wasicert.shim.engine": "wazero",
-			"io.wasicert.shim.pid":    "the reported task pid is the shim's own pid",
+			"io.wasicert.shim.pid":    "the reported task pid is the guest process's, a child of the shim",
 		},
 	}
 	b, err := proto.Marshal(info)

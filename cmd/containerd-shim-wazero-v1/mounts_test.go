@@ -30,7 +30,7 @@ func TestRefusedAtCreate(t *testing.T) {
 		{"type", func(s *specs.Spec) {
 			s.Mounts = []specs.Mount{{Destination: "/x", Type: "overlay", Source: "overlay"}}
 		}, `type "overlay" is not supported`},
-		{"fifo device", func(s *specs.Spec) { s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/p", Type: "p"}} }, `type "p" is not supported`},
+		{"socket device", func(s *specs.Spec) { s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/s", Type: "s"}} }, `type "s" is not supported`},
 	} {
 		spec := &specs.Spec{Process: &specs.Process{Args: []string{"/m.wasm"}}, Linux: &specs.Linux{}}
 		c.edit(spec)

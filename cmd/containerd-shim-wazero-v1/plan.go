@@ -1,14 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -186,8 +187,12 @@ func grantedDevices(spec *specs.Spec) ([]confinedfs.Device, error) {
 			ds = append(ds, confinedfs.Device{Major: uint32(d.Major), Minor: uint32(d.Minor)})
 		case "b":
 			ds = append(ds, confinedfs.Device{Block: true, Major: uint32(d.Major), Minor: uint32(d.Minor)})
+		case "p":
+			// A FIFO has no device number to match: the entry grants the
+			// guest FIFOs, opened blocking as a Linux container's would be.
+			ds = append(ds, confinedfs.Device{FIFO: true})
 		default:
-			return nil, fmt.Errorf("linux.devices %s: type %q is not supported (the wazero shim grants character and block devices only)", d.Path, d.Type)
+			return nil, fmt.Errorf("linux.devices %s: type %q is not supported (the wazero shim grants character, block and FIFO devices only)", d.Path, d.Type)
 		}
 	}
 	return ds, nil
@@ -227,16 +232,78 @@ func refused(spec *specs.Spec) error {
 	return nil
 }
 
-// ReadModule reads the entrypoint and checks it looks like WebAssembly.
-func (p *Plan) ReadModule() ([]byte, error) {
-	b, err := os.ReadFile(p.Entrypoint)
+// AnnotationMaxModule is the OCI annotation that sets the largest module
+// the shim reads, in bytes (default DefaultMaxModule, at most
+// MaxModuleCeiling).
+const AnnotationMaxModule = "io.wasicert.shim.max-module-bytes"
+
+const (
+	DefaultMaxModule = 64 << 20
+	MaxModuleCeiling = 1 << 30
+)
+
+// CheckModule fails when the entrypoint is larger than max bytes.
+func (p *Plan) CheckModule(max int64) error {
+	st, err := os.Stat(p.Entrypoint)
 	if err != nil {
-		return nil, fmt.Errorf("entrypoint %q: %w", p.EntryGuest, err)
+		return fmt.Errorf("entrypoint %q: %w", p.EntryGuest, err)
 	}
-	if len(b) < 8 || !bytes.Equal(b[:4], []byte("\x00asm")) {
-		return nil, fmt.Errorf("corrupt module: entrypoint %q is not valid WebAssembly (no \\0asm magic)", p.EntryGuest)
+	if st.Size() > max {
+		return moduleTooLarge(p.EntryGuest, max)
 	}
-	return b, nil
+	return nil
+}
+
+// limits are what the spec bounds the guest process with beyond its cgroup.
+type limits struct {
+	maxModule   int64
+	memoryPages uint32     // 0: wasm's own limit
+	user        *guestUser // nil: root, the shim's own
+}
+
+// memoryReserve is what the guest process needs beside the guest's linear
+// memory (the Go runtime, wazero, the compiled code): the guest may grow to
+// linux.resources.memory.limit less this (less half the limit when the
+// limit is small), so memory.grow fails before the OOM killer comes.
+const memoryReserve = 32 << 20
+
+// limitsOf reads the spec's process.user, linux.resources.memory.limit and
+// the module size annotation.
+func limitsOf(spec *specs.Spec) (limits, error) {
+	l := limits{maxModule: DefaultMaxModule}
+	if weakShim {
+		l.maxModule = math.MaxInt64 - 1
+		return l, nil
+	}
+	if v, ok := spec.Annotations[AnnotationMaxModule]; ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 || n > MaxModuleCeiling {
+			return l, fmt.Errorf("annotation %s=%q: want a byte count from 1 to %d", AnnotationMaxModule, v, MaxModuleCeiling)
+		}
+		l.maxModule = n
+	}
+	if spec.Process != nil {
+		// process.user.username is Windows-only (runc ignores it too).
+		u := spec.Process.User
+		l.user = &guestUser{UID: u.UID, GID: u.GID, Groups: u.AdditionalGids}
+	}
+	if spec.Linux != nil && spec.Linux.Resources != nil && spec.Linux.Resources.Memory != nil && spec.Linux.Resources.Memory.Limit != nil {
+		limit := *spec.Linux.Resources.Memory.Limit
+		if limit > 0 {
+			reserve := int64(memoryReserve)
+			if reserve > limit/2 {
+				reserve = limit / 2
+			}
+			pages := (limit - reserve) >> 16
+			if pages < 1 {
+				pages = 1
+			}
+			if pages < 65536 {
+				l.memoryPages = uint32(pages)
+			}
+		}
+	}
+	return l, nil
 }
 
 func wazeroVersion() string {

@@ -1,13 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -17,21 +19,18 @@ import (
 	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/mount"
+	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/pkg/shutdown"
 	"github.com/containerd/containerd/plugin"
 	"github.com/containerd/containerd/protobuf"
 	ptypes "github.com/containerd/containerd/protobuf/types"
 	"github.com/containerd/containerd/runtime"
 	"github.com/containerd/containerd/runtime/v2/shim"
-	"github.com/containerd/fifo"
 	"github.com/containerd/log"
 	"github.com/containerd/ttrpc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-	"github.com/tetratelabs/wazero/sys"
+	"golang.org/x/sys/unix"
 
-	"github.com/wasicert/wasicert/internal/trap"
 	"github.com/wasicert/wasicert/internal/wazerogrant"
 )
 
@@ -62,24 +61,23 @@ type wtask struct {
 	stdout     string
 	stderr     string
 
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-	modCfg   wazero.ModuleConfig
-	stdio    []io.Closer
-	// releaseFS closes the confined mounts' directory descriptors, which
-	// would keep the rootfs mount busy.
-	releaseFS func()
+	cg  *taskCgroup // nil in the weakened build
+	io  *taskIO
+	cmd *exec.Cmd
+	pid int
+	ctl *os.File // the guest's control pipe: one byte starts it
+	// exit gets the guest process's status once it has exited and its
+	// stdio is done.
+	exit chan uint32
 	// unmountPlan undoes the plan's kernel mounts (tmpfs, non-recursive
 	// binds) inside the rootfs.
 	unmountPlan func() error
 
 	mu         sync.Mutex
 	status     task.Status
+	killSig    syscall.Signal // the weakened build's kill
 	exitStatus uint32
 	exitedAt   time.Time
-	killSig    syscall.Signal
-	runCtx     context.Context // the guest's context: cancelled by Kill and on exit
-	cancel     context.CancelFunc
 	done       chan struct{}
 }
 
@@ -92,6 +90,10 @@ type service struct {
 
 	mu    sync.Mutex
 	tasks map[string]*wtask
+	// shutdownPending: containerd asked to shut down while only Creates
+	// were in progress (it gave up on them: a create timeout). The last
+	// of them to end shuts the shim down.
+	shutdownPending bool
 }
 
 func newService(ctx context.Context, publisher shim.Publisher, sd shutdown.Service) *service {
@@ -193,11 +195,16 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	defer func() {
 		if retErr != nil {
 			if t != nil {
+				t.killAndReap()
 				t.release(ctx)
 			}
 			s.mu.Lock()
 			delete(s.tasks, r.ID)
+			shutdown := s.shutdownPending && len(s.tasks) == 0
 			s.mu.Unlock()
+			if shutdown {
+				s.sd.Shutdown()
+			}
 		}
 	}()
 	if r.Terminal {
@@ -210,9 +217,12 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	if err != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: read OCI spec: %v", err)
 	}
+	limits, err := limitsOf(spec)
+	if err != nil {
+		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
+	}
 	t = &wtask{id: r.ID, bundle: r.Bundle, stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr,
-		status: task.Status_CREATED, done: make(chan struct{})}
-	t.runCtx, t.cancel = context.WithCancel(context.WithoutCancel(s.ctx))
+		status: task.Status_CREATED, done: make(chan struct{}), exit: make(chan uint32, 1)}
 
 	if len(r.Rootfs) > 0 {
 		t.rootfs = filepath.Join(r.Bundle, "rootfs")
@@ -246,86 +256,57 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	if t.unmountPlan, err = plan.MountAll(t.rootfs); err != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: %v", err)
 	}
-	wasm, err := plan.ReadModule()
-	if err != nil {
+	if err := plan.CheckModule(limits.maxModule); err != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
 	}
+	cfg := guestConfig{Module: plan.Entrypoint, EntryGuest: plan.EntryGuest, MaxModule: limits.maxModule,
+		Args: plan.Args, MemoryPages: limits.memoryPages, CacheDir: os.Getenv(EnvCacheDir), User: limits.user,
+		ShimPid: os.Getpid()}
+	for _, kv := range plan.Env {
+		cfg.Env = append(cfg.Env, kv[0]+"="+kv[1])
+	}
+	for _, p := range plan.Preopens {
+		cfg.Dirs = append(cfg.Dirs, wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly, Devices: p.Devices})
+	}
 
-	rcfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
-	if dir := os.Getenv(EnvCacheDir); dir != "" {
-		cache, err := wazero.NewCompilationCacheWithDir(dir)
-		if err != nil {
-			return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: compile cache %s: %v", dir, err)
+	if !weakShim {
+		ns, _ := namespaces.Namespace(ctx)
+		if ns == "" {
+			ns, _ = namespaces.Namespace(s.ctx)
 		}
-		rcfg = rcfg.WithCompilationCache(cache)
+		var cgPath string
+		var res *specs.LinuxResources
+		if spec.Linux != nil {
+			cgPath, res = spec.Linux.CgroupsPath, spec.Linux.Resources
+		}
+		p, err := cgroupPath(cgPath, ns, r.ID)
+		if err != nil {
+			return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
+		}
+		if t.cg, err = newCgroup(p, res); err != nil {
+			return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: %v", err)
+		}
 	}
-	bg := context.WithoutCancel(s.ctx)
-	t.rt = wazero.NewRuntimeWithConfig(bg, rcfg)
-	compiled, err := t.rt.CompileModule(bg, wasm)
-	if err != nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: corrupt module: entrypoint %q is not valid WebAssembly: %v", plan.EntryGuest, err)
+
+	// Stdio, opened with the shim's long-lived context so that a pending
+	// fifo open is not cancelled when this request returns.
+	if t.io, err = openIO(context.WithoutCancel(s.ctx), r.ID, r.Stdin, r.Stdout, r.Stderr); err != nil {
+		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: stdio: %v", err)
 	}
-	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
-		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: entrypoint %q exports no _start: not a WASI command module", plan.EntryGuest)
-	}
-	t.compiled = compiled
-	if _, err := wasi_snapshot_preview1.Instantiate(bg, t.rt); err != nil {
+	if err := s.startGuest(ctx, t, &cfg); err != nil {
 		return nil, err
 	}
 
-	dirs := make([]wazerogrant.Dir, len(plan.Preopens))
-	for i, p := range plan.Preopens {
-		dirs[i] = wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly, Devices: p.Devices}
-	}
-	env := make([]string, len(plan.Env))
-	for i, kv := range plan.Env {
-		env[i] = kv[0] + "=" + kv[1]
-	}
-	// Every preopen is confined by an os.Root: no symlink, relative or
-	// absolute, leads out of the rootfs or a bind (wazero's own directory
-	// mounts follow them out: wazero #2321). The guest's sleeps
-	// (poll_oneoff clocks) end when the task is killed.
-	grants, releaseFS, err := wazerogrant.Confined(plan.Args, env, dirs)
-	if err != nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
-	}
-	t.releaseFS = releaseFS
-	cfg := grants.
-		WithNanosleep(wazerogrant.SleepUntil(t.runCtx)).
-		WithStartFunctions("_start")
-
-	// Stdio: the task's fifos, opened with the shim's long-lived context so a
-	// pending open is not cancelled when this request returns.
-	if r.Stdin != "" {
-		f, err := fifo.OpenFifo(bg, r.Stdin, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
-		if err != nil {
-			return nil, fmt.Errorf("wazero shim: open stdin fifo: %w", err)
-		}
-		t.stdio = append(t.stdio, f)
-		cfg = cfg.WithStdin(f)
-	}
-	if r.Stdout != "" {
-		f, err := fifo.OpenFifo(bg, r.Stdout, syscall.O_WRONLY, 0)
-		if err != nil {
-			return nil, fmt.Errorf("wazero shim: open stdout fifo: %w", err)
-		}
-		t.stdio = append(t.stdio, f)
-		cfg = cfg.WithStdout(f)
-	}
-	if r.Stderr != "" {
-		f, err := fifo.OpenFifo(bg, r.Stderr, syscall.O_WRONLY, 0)
-		if err != nil {
-			return nil, fmt.Errorf("wazero shim: open stderr fifo: %w", err)
-		}
-		t.stdio = append(t.stdio, f)
-		cfg = cfg.WithStderr(f)
-	}
-	t.modCfg = cfg
-
 	s.mu.Lock()
+	if s.shutdownPending && !weakShim {
+		// containerd gave up on this create (and asked the shim to go).
+		s.mu.Unlock()
+		return nil, errdefs.ToGRPCf(errdefs.ErrUnavailable, "wazero shim: create abandoned by containerd")
+	}
 	s.tasks[r.ID] = t
 	s.mu.Unlock()
-	pid := uint32(os.Getpid())
+	go func() { s.exited(t, <-t.exit) }()
+	pid := uint32(t.pid)
 	s.send(&eventstypes.TaskCreate{
 		ContainerID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs,
 		IO:  &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
@@ -334,22 +315,118 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	return &taskAPI.CreateTaskResponse{Pid: pid}, nil
 }
 
-// release closes stdio and the engine and unmounts the rootfs.
+// startGuest starts t's guest process (guest.go), places it in t's cgroup,
+// sends it cfg and waits until it has compiled the module and is ready to
+// start. When ctx ends first, the process is killed: compilation does not
+// outlive Create.
+func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctlR, ctlW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		ctlR.Close()
+		ctlW.Close()
+		return err
+	}
+	defer repR.Close()
+	cmd := exec.Command(self, guestArg, t.id)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.ExtraFiles = []*os.File{ctlR, repW}
+	t.io.set(cmd)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS,
+		Pdeathsig:  syscall.SIGKILL,
+		Setpgid:    true,
+	}
+	err = cmd.Start()
+	ctlR.Close()
+	repW.Close()
+	if err != nil {
+		ctlW.Close()
+		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: start the guest process: %v", err)
+	}
+	t.cmd, t.pid, t.ctl = cmd, cmd.Process.Pid, ctlW
+	t.io.afterStart()
+	go func() {
+		err := cmd.Wait()
+		t.io.closeChild()
+		t.exit <- waitStatus(cmd.ProcessState, err)
+	}()
+	if t.cg != nil {
+		if err := t.cg.add(t.pid); err != nil {
+			return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: place the guest in cgroup %s: %v", t.cg.path, err)
+		}
+	}
+	if err := json.NewEncoder(ctlW).Encode(cfg); err != nil {
+		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: configure the guest process: %v", err)
+	}
+	report := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(repR).ReadString('\n')
+		report <- strings.TrimSuffix(line, "\n")
+	}()
+	var done <-chan struct{}
+	if !weakShim {
+		done = ctx.Done()
+	}
+	select {
+	case line := <-report:
+		switch {
+		case line == "ok":
+			return nil
+		case strings.HasPrefix(line, "error "):
+			return errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %s", strings.TrimPrefix(line, "error "))
+		}
+		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: the guest process ended before it was ready")
+	case <-done:
+		return errdefs.ToGRPCf(errdefs.ErrUnavailable, "wazero shim: create cancelled while compiling %q: %v", cfg.EntryGuest, ctx.Err())
+	}
+}
+
+// waitStatus is the task's exit status: the guest's, or 128+S when a
+// signal ended it.
+func waitStatus(ps *os.ProcessState, err error) uint32 {
+	if ps == nil {
+		return 128 + uint32(syscall.SIGKILL)
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + uint32(ws.Signal())
+	}
+	return uint32(ps.ExitCode())
+}
+
+// killAndReap kills the guest process, if any, and waits for it.
+func (t *wtask) killAndReap() {
+	if t.cmd == nil {
+		return
+	}
+	_ = t.cmd.Process.Kill()
+	t.exit <- <-t.exit // keep the status for whoever reads it next
+}
+
+// release closes stdio, removes the cgroup and unmounts the rootfs; the
+// guest process has exited.
 func (t *wtask) release(ctx context.Context) {
-	if t.cancel != nil {
-		t.cancel()
+	if t.ctl != nil {
+		t.ctl.Close()
+		t.ctl = nil
 	}
-	for _, c := range t.stdio {
-		c.Close()
+	if t.io != nil {
+		t.io.close()
+		t.io = nil
 	}
-	t.stdio = nil
-	if t.rt != nil {
-		t.rt.Close(context.Background())
-		t.rt = nil
-	}
-	if t.releaseFS != nil {
-		t.releaseFS()
-		t.releaseFS = nil
+	if t.cg != nil {
+		if err := t.cg.delete(); err != nil {
+			log.G(ctx).WithError(err).Warn("delete cgroup")
+		}
+		t.cg = nil
 	}
 	if t.unmountPlan != nil {
 		if err := t.unmountPlan(); err != nil {
@@ -372,62 +449,25 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 		return nil, err
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.status != task.Status_CREATED {
-		t.mu.Unlock()
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is %s, not created", r.ID, t.status)
 	}
+	if _, err := t.ctl.Write([]byte{'s'}); err != nil {
+		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s: the guest process is gone: %v", r.ID, err)
+	}
+	t.ctl.Close()
+	t.ctl = nil
 	t.status = task.Status_RUNNING
-	t.mu.Unlock()
-
-	pid := uint32(os.Getpid())
-	s.send(&eventstypes.TaskStart{ContainerID: r.ID, Pid: pid})
-	go s.run(t.runCtx, t)
-	return &taskAPI.StartResponse{Pid: pid}, nil
-}
-
-func (s *service) run(ctx context.Context, t *wtask) {
-	mod, err := t.rt.InstantiateModule(ctx, t.compiled, t.modCfg)
-	if mod != nil {
-		mod.Close(context.Background())
-	}
-	t.mu.Lock()
-	sig := t.killSig
-	t.mu.Unlock()
-	var status uint32
-	var exitErr *sys.ExitError
-	switch {
-	case sig != 0:
-		status = 128 + uint32(sig)
-	case err == nil:
-		status = 0
-	case errors.As(err, &exitErr):
-		status = exitErr.ExitCode()
-	default:
-		// A trap: the status and the stderr line of package trap, which
-		// the containerd runner reads back.
-		status = trap.ExitStatus
-		msg := trap.ShimLine(err.Error())
-		if len(t.stdio) > 0 {
-			if w, ok := t.modCfgStderr(); ok {
-				fmt.Fprintln(w, msg)
-			}
-		}
-		log.G(ctx).Warn(msg)
-	}
-	s.exited(t, status)
-}
-
-// modCfgStderr finds the stderr fifo among the task's stdio.
-func (t *wtask) modCfgStderr() (io.Writer, bool) {
-	if t.stderr == "" {
-		return nil, false
-	}
-	w, ok := t.stdio[len(t.stdio)-1].(io.Writer)
-	return w, ok
+	s.send(&eventstypes.TaskStart{ContainerID: r.ID, Pid: uint32(t.pid)})
+	return &taskAPI.StartResponse{Pid: uint32(t.pid)}, nil
 }
 
 func (s *service) exited(t *wtask, status uint32) {
 	t.mu.Lock()
+	if weakShim && t.killSig != 0 {
+		status = 128 + uint32(t.killSig)
+	}
 	stopped := t.stop(status)
 	t.mu.Unlock()
 	if stopped {
@@ -443,18 +483,13 @@ func (t *wtask) stop(status uint32) bool {
 	t.status = task.Status_STOPPED
 	t.exitStatus = status
 	t.exitedAt = time.Now()
-	t.cancel()
-	for _, c := range t.stdio {
-		c.Close()
-	}
-	t.stdio = nil
 	close(t.done)
 	return true
 }
 
 func (s *service) sendExit(t *wtask) {
 	s.send(&eventstypes.TaskExit{
-		ContainerID: t.id, ID: t.id, Pid: uint32(os.Getpid()),
+		ContainerID: t.id, ID: t.id, Pid: uint32(t.pid),
 		ExitStatus: t.exitStatus, ExitedAt: protobuf.ToTimestamp(t.exitedAt),
 	})
 }
@@ -464,61 +499,65 @@ func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 	if err != nil {
 		return nil, err
 	}
-	// The status check, a CREATED task's stop and the release are one
-	// critical section: a Start cannot slip in between.
 	t.mu.Lock()
-	if t.status == task.Status_RUNNING {
+	switch t.status {
+	case task.Status_RUNNING:
 		t.mu.Unlock()
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is running", r.ID)
+	case task.Status_CREATED:
+		// Never started: its guest process goes (EOF on its control pipe
+		// makes it exit; the kill makes sure).
+		t.ctl.Close()
+		t.ctl = nil
+		_ = t.cmd.Process.Kill()
 	}
-	stopped := t.status == task.Status_CREATED && t.stop(128+uint32(syscall.SIGKILL))
+	t.mu.Unlock()
+	<-t.done
+	t.mu.Lock()
 	t.release(ctx)
 	t.mu.Unlock()
-	if stopped {
-		s.sendExit(t)
-	}
 	s.mu.Lock()
 	delete(s.tasks, r.ID)
 	s.mu.Unlock()
-	s.send(&eventstypes.TaskDelete{ContainerID: t.id, ID: t.id, Pid: uint32(os.Getpid()),
+	s.send(&eventstypes.TaskDelete{ContainerID: t.id, ID: t.id, Pid: uint32(t.pid),
 		ExitStatus: t.exitStatus, ExitedAt: protobuf.ToTimestamp(t.exitedAt)})
-	return &taskAPI.DeleteResponse{Pid: uint32(os.Getpid()), ExitStatus: t.exitStatus, ExitedAt: protobuf.ToTimestamp(t.exitedAt)}, nil
+	return &taskAPI.DeleteResponse{Pid: uint32(t.pid), ExitStatus: t.exitStatus, ExitedAt: protobuf.ToTimestamp(t.exitedAt)}, nil
 }
 
 // ignoredSignals do not end a guest: their default action is to be ignored.
 var ignoredSignals = map[syscall.Signal]bool{syscall.SIGCHLD: true, syscall.SIGURG: true, syscall.SIGWINCH: true, syscall.SIGCONT: true}
 
+// Kill sends the signal to the guest process: a real signal, so SIGKILL
+// lands whatever the guest is doing (blocked in open() on a FIFO too).
 func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Empty, error) {
 	t, err := s.get(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
 	}
 	sig := syscall.Signal(r.Signal)
-	if sig == 0 || ignoredSignals[sig] {
-		return &ptypes.Empty{}, nil
-	}
 	t.mu.Lock()
-	switch t.status {
-	case task.Status_STOPPED:
-		t.mu.Unlock()
+	defer t.mu.Unlock()
+	if t.status == task.Status_STOPPED {
 		return nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "process already finished")
-	case task.Status_CREATED:
-		t.stop(128 + uint32(sig))
-		t.mu.Unlock()
-		s.sendExit(t)
+	}
+	if weakShim && t.status == task.Status_RUNNING && sig != 0 && !ignoredSignals[sig] {
+		// Before issue 8: cancel the guest (it stops at its next call or
+		// loop back-edge) and close its stdio; a guest blocked elsewhere
+		// in a host call stays.
+		if t.killSig == 0 {
+			t.killSig = sig
+		}
+		if t.io != nil {
+			t.io.close()
+		}
+		_ = t.cmd.Process.Signal(syscall.SIGUSR2)
 		return &ptypes.Empty{}, nil
 	}
-	if t.killSig == 0 {
-		t.killSig = sig
-	}
-	stdio := t.stdio
-	t.mu.Unlock()
-	// Cancelling ends a spinning guest and a sleeping one (ctxSleep); a guest
-	// blocked on a fifo (reading stdin, writing a full stdout or stderr) is
-	// not interrupted by the context: close them all so the call returns.
-	t.cancel()
-	for _, c := range stdio {
-		c.Close()
+	if err := unix.Kill(t.pid, sig); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "process already finished")
+		}
+		return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "kill %d: %v", t.pid, err)
 	}
 	return &ptypes.Empty{}, nil
 }
@@ -546,21 +585,26 @@ func (s *service) State(ctx context.Context, r *taskAPI.StateRequest) (*taskAPI.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return &taskAPI.StateResponse{
-		ID: t.id, Bundle: t.bundle, Pid: uint32(os.Getpid()), Status: t.status,
+		ID: t.id, Bundle: t.bundle, Pid: uint32(t.pid), Status: t.status,
 		Stdin: t.stdin, Stdout: t.stdout, Stderr: t.stderr,
 		ExitStatus: t.exitStatus, ExitedAt: protobuf.ToTimestamp(t.exitedAt),
 	}, nil
 }
 
 func (s *service) Pids(ctx context.Context, r *taskAPI.PidsRequest) (*taskAPI.PidsResponse, error) {
-	if _, err := s.get(r.ID, ""); err != nil {
+	t, err := s.get(r.ID, "")
+	if err != nil {
 		return nil, err
 	}
-	return &taskAPI.PidsResponse{Processes: []*task.ProcessInfo{{Pid: uint32(os.Getpid())}}}, nil
+	return &taskAPI.PidsResponse{Processes: []*task.ProcessInfo{{Pid: uint32(t.pid)}}}, nil
 }
 
 func (s *service) Connect(ctx context.Context, r *taskAPI.ConnectRequest) (*taskAPI.ConnectResponse, error) {
-	return &taskAPI.ConnectResponse{ShimPid: uint32(os.Getpid()), TaskPid: uint32(os.Getpid()), Version: Version}, nil
+	var pid int
+	if t, err := s.get(r.ID, ""); err == nil {
+		pid = t.pid
+	}
+	return &taskAPI.ConnectResponse{ShimPid: uint32(os.Getpid()), TaskPid: uint32(pid), Version: Version}, nil
 }
 
 // CloseIO is a no-op: the guest sees EOF on stdin when the client closes its
@@ -569,14 +613,48 @@ func (s *service) CloseIO(ctx context.Context, r *taskAPI.CloseIORequest) (*ptyp
 	return &ptypes.Empty{}, nil
 }
 
+// Shutdown exits the shim when it has no task. With only Creates in
+// progress (containerd gave up on them: a create timeout), the last of them
+// to end shuts it down, so no shim outlives a cancelled create.
 func (s *service) Shutdown(ctx context.Context, r *taskAPI.ShutdownRequest) (*ptypes.Empty, error) {
 	s.mu.Lock()
-	n := len(s.tasks)
+	n, creating := 0, 0
+	for _, t := range s.tasks {
+		if t == nil {
+			creating++
+		} else {
+			n++
+		}
+	}
+	if n == 0 && creating > 0 && !weakShim {
+		s.shutdownPending = true
+	}
 	s.mu.Unlock()
-	if n == 0 {
+	if n == 0 && creating == 0 {
 		s.sd.Shutdown()
 	}
 	return &ptypes.Empty{}, nil
+}
+
+// Stats reports the task's cgroup metrics, as containerd's runc shim does
+// (io.containerd.cgroups.v1.Metrics or .v2.Metrics): `ctr task metrics` and
+// containerd's metrics collector read them.
+func (s *service) Stats(ctx context.Context, r *taskAPI.StatsRequest) (*taskAPI.StatsResponse, error) {
+	t, err := s.get(r.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	cg := t.cg
+	t.mu.Unlock()
+	if cg == nil {
+		return nil, notImpl("stats")
+	}
+	st, err := cg.stats()
+	if err != nil {
+		return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: stats of cgroup %s: %v", cg.path, err)
+	}
+	return &taskAPI.StatsResponse{Stats: protobuf.FromAny(st)}, nil
 }
 
 func notImpl(what string) error {
@@ -600,7 +678,4 @@ func (s *service) ResizePty(context.Context, *taskAPI.ResizePtyRequest) (*ptypes
 }
 func (s *service) Update(context.Context, *taskAPI.UpdateTaskRequest) (*ptypes.Empty, error) {
 	return nil, notImpl("update")
-}
-func (s *service) Stats(context.Context, *taskAPI.StatsRequest) (*taskAPI.StatsResponse, error) {
-	return nil, notImpl("stats")
 }

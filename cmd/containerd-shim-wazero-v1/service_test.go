@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,15 +16,28 @@ import (
 
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/namespaces"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/wasicert/wasicert/internal/trap"
 )
 
+// TestMain: the test binary is also the guest process the service starts
+// (os.Executable re-executed with guestArg).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == guestArg {
+		guestMain()
+	}
+	os.Exit(m.Run())
+}
+
 // testService is a task service without containerd: events are drained
 // (the channel stays open: a guest's exit event may still be on its way).
 func testService(t *testing.T) *service {
-	s := &service{ctx: context.Background(), events: make(chan interface{}, 16), tasks: map[string]*wtask{}}
+	if os.Geteuid() != 0 {
+		t.Skip("the shim's guest processes need root (cgroups, setuid)")
+	}
+	s := &service{ctx: namespaces.WithNamespace(context.Background(), "wasicert-test"), events: make(chan interface{}, 16), tasks: map[string]*wtask{}}
 	go func() {
 		for range s.events {
 		}
@@ -263,5 +277,72 @@ func TestTrapReport(t *testing.T) {
 	msg, ok := trap.FromShim(int(w.ExitStatus), b)
 	if !ok || !strings.Contains(msg, "unreachable") {
 		t.Errorf("exit status %d, stderr %q: read as trap %v %q, want a trap naming unreachable", w.ExitStatus, b, ok, msg)
+	}
+}
+
+// runBundle creates, starts and waits for task id of bundle, with its
+// stdout and stderr in files; it returns the exit status and the output.
+func runBundle(t *testing.T, s *service, id, bundle string) (uint32, string) {
+	t.Helper()
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := s.Create(ctx, &taskAPI.CreateTaskRequest{ID: id, Bundle: bundle, Stdout: "file://" + out}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Start(ctx, &taskAPI.StartRequest{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	w, err := s.Wait(wctx, &taskAPI.WaitRequest{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, &taskAPI.DeleteRequest{ID: id}); err != nil {
+		t.Error(err)
+	}
+	b, _ := os.ReadFile(out)
+	return w.ExitStatus, string(b)
+}
+
+// specBundle makes a bundle whose rootfs holds probes/<probe>.wasm as
+// /m.wasm, with spec's process args after it.
+func specBundle(t *testing.T, probe string, spec specs.Spec) string {
+	t.Helper()
+	wasm, err := os.ReadFile(filepath.Join("..", "..", "probes", probe+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "rootfs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rootfs", "m.wasm"), wasm, 0o644)
+	spec.Process.Args = append([]string{"/m.wasm"}, spec.Process.Args...)
+	spec.Process.Cwd = "/"
+	spec.Root = &specs.Root{Path: "rootfs"}
+	b, _ := json.Marshal(spec)
+	os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+	return dir
+}
+
+// process.user: as uid 1000 the guest cannot read a root-only file in its
+// bind, and reads a public one (the output goes to a file:// log URI).
+func TestProcessUser(t *testing.T) {
+	s := testService(t)
+	data := t.TempDir()
+	os.Chmod(data, 0o755)
+	os.WriteFile(filepath.Join(data, "secret"), []byte("SECRET"), 0o600)
+	os.WriteFile(filepath.Join(data, "public"), []byte("PUBLIC"), 0o644)
+	for _, tc := range []struct {
+		uid  uint32
+		want bool
+	}{{0, true}, {1000, false}} {
+		b := specBundle(t, "fs", specs.Spec{
+			Process: &specs.Process{User: specs.User{UID: tc.uid, GID: tc.uid}, Args: []string{"libc-open", "secret", "/data/secret", "libc-open", "public", "/data/public"}},
+			Mounts:  []specs.Mount{{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "ro"}}},
+		})
+		status, out := runBundle(t, s, fmt.Sprintf("user%d", tc.uid), b)
+		if status != 0 || strings.Contains(out, "SECRET") != tc.want || !strings.Contains(out, "PUBLIC") {
+			t.Errorf("uid %d: exit %d, output %q: want the secret read %v and the public file read", tc.uid, status, out, tc.want)
+		}
 	}
 }

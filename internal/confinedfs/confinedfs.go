@@ -96,6 +96,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -125,6 +126,9 @@ type Device struct {
 	// device ("c" or "u").
 	Block        bool
 	Major, Minor uint32
+	// FIFO grants FIFOs ("p"): a FIFO has no device number, so the grant
+	// covers every FIFO the FS reaches, and they are opened blocking.
+	FIFO bool
 }
 
 // Options configure an FS.
@@ -190,6 +194,11 @@ func (c *FS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode) (e
 			if errno := c.allowed(fi.Sys().(*syscall.Stat_t)); errno != 0 {
 				return nil, errno
 			}
+			if fi.Mode()&fs.ModeNamedPipe != 0 && flag&experimentalsys.O_NONBLOCK == 0 {
+				// A granted FIFO opens as the guest asked: blocking
+				// until a peer opens it, as in a Linux container.
+				osflag &^= syscall.O_NONBLOCK
+			}
 		}
 		var err error
 		f, err = c.root.OpenFile(name, osflag&^syscall.O_NOFOLLOW, perm)
@@ -223,6 +232,10 @@ func (c *FS) allowed(st *syscall.Stat_t) experimentalsys.Errno {
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFREG, syscall.S_IFDIR:
 		return 0
+	case syscall.S_IFIFO:
+		if slices.ContainsFunc(c.devices, func(d Device) bool { return d.FIFO }) {
+			return 0
+		}
 	case syscall.S_IFCHR, syscall.S_IFBLK:
 		block := st.Mode&syscall.S_IFMT == syscall.S_IFBLK
 		for _, d := range c.devices {

@@ -80,3 +80,31 @@ func TestSpecialFilesRefused(t *testing.T) {
 		t.Log("device nodes not tried: mknod needs root")
 	}
 }
+
+// TestFIFOGrant: a linux.devices entry of type "p" (Device.FIFO) grants
+// FIFOs; a socket stays refused. A granted FIFO the guest opens
+// non-blocking opens at once.
+func TestFIFOGrant(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(dir, "fifo"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fsys, err := OpenOptions(dir, Options{Devices: []Device{{FIFO: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	f, errno := fsys.OpenFile("fifo", experimentalsys.O_RDONLY|experimentalsys.O_NONBLOCK, 0)
+	if errno != 0 {
+		t.Fatalf("granted FIFO: %v", errno)
+	}
+	f.Close()
+	if _, errno := fsys.OpenFile("sock", experimentalsys.O_RDONLY, 0); errno != experimentalsys.EPERM {
+		t.Errorf("socket with a FIFO grant: %v, want EPERM", errno)
+	}
+}

@@ -56,7 +56,11 @@ func (o oldShim) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 	if err := os.WriteFile(filepath.Join(rootfs, filepath.Clean("/"+inv.Args[0])), wasm, 0o755); err != nil {
 		return runners.Result{}, err
 	}
-	for _, f := range inv.ImageFiles {
+	var c runners.Container
+	if inv.Container != nil {
+		c = *inv.Container
+	}
+	for _, f := range c.ImageFiles {
 		p := filepath.Join(rootfs, filepath.Clean("/"+f.Path))
 		switch f.Type {
 		case "dir":
@@ -76,12 +80,12 @@ func (o oldShim) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 	}
 	pre := []runners.Preopen{{GuestPath: "/", HostDir: rootfs}}
 	pre = append(pre, inv.Preopens...)
-	for _, m := range inv.Mounts {
+	for _, m := range c.Mounts {
 		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
 			pre = append(pre, runners.Preopen{GuestPath: m.Destination, HostDir: m.Source,
 				ReadOnly: slices.Contains(m.Options, "ro")})
 		}
 	}
-	inv.Preopens, inv.ImageFiles, inv.Mounts = pre, nil, nil
+	inv.Preopens, inv.Container = pre, nil
 	return o.Runner.Run(ctx, inv)
 }

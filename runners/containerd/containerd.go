@@ -8,7 +8,7 @@
 // creates a container whose spec grants exactly the Invocation:
 // process.args = inv.Args, process.env = inv.Env (unless InjectDefaultEnv),
 // one bind mount per preopen (rbind, plus ro when ReadOnly), then
-// inv.Mounts; stdio through FIFOs under the runner's state dir. An
+// inv.Container.Mounts; stdio through FIFOs under the runner's state dir. An
 // Invocation with ImageFiles gets an image of its own with those entries in
 // its layer (never cached). Every task, container and snapshot is
 // removed after the run, also when it fails or ctx is cancelled; one that
@@ -62,6 +62,8 @@ import (
 	"syscall"
 	"time"
 
+	cgroup1stats "github.com/containerd/cgroups/v3/cgroup1/stats"
+	cgroup2stats "github.com/containerd/cgroups/v3/cgroup2/stats"
 	containerd "github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/containers"
@@ -70,6 +72,7 @@ import (
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/oci"
 	"github.com/containerd/platforms"
+	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/wasicert/wasicert/internal/capture"
@@ -376,7 +379,11 @@ func (r *Runner) runModule(ctx context.Context, inv runners.Invocation, sig *Sig
 	key := dgst + ":" + mpath
 	name := fmt.Sprintf("wasicert.local/module/%s:%s-%s", sanitize(inv.Module.Name), dgst[:16], hex.EncodeToString(ph[:4]))
 	ctx = r.nsctx(ctx)
-	files, err := imageFiles(inv.ImageFiles)
+	var extra []runners.ImageFile
+	if inv.Container != nil {
+		extra = inv.Container.ImageFiles
+	}
+	files, err := imageFiles(extra)
 	if err != nil {
 		return runners.Result{}, err
 	}
@@ -513,7 +520,7 @@ func randomHex() string {
 
 func randomID(name string) string { return "wasicert-" + sanitize(name) + "-" + randomHex() }
 
-// imageFiles converts Invocation.ImageFiles for package ociimage.
+// imageFiles converts Container.ImageFiles for package ociimage.
 func imageFiles(in []runners.ImageFile) ([]ociimage.File, error) {
 	var out []ociimage.File
 	for _, f := range in {
@@ -549,8 +556,78 @@ func bindMounts(pre []runners.Preopen) []specs.Mount {
 	return ms
 }
 
+// withContainer writes inv.Container's OCI fields into the spec.
+func withContainer(c *runners.Container) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if c.User != nil {
+			if s.Process == nil {
+				s.Process = &specs.Process{}
+			}
+			s.Process.User = specs.User{UID: c.User.UID, GID: c.User.GID, AdditionalGids: slices.Clone(c.User.AdditionalGids)}
+		}
+		if c.MemoryLimit > 0 || len(c.FIFOs) > 0 {
+			if s.Linux == nil {
+				s.Linux = &specs.Linux{}
+			}
+		}
+		if c.MemoryLimit > 0 {
+			if s.Linux.Resources == nil {
+				s.Linux.Resources = &specs.LinuxResources{}
+			}
+			limit := c.MemoryLimit
+			s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+		}
+		for _, p := range c.FIFOs {
+			s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: p, Type: "p"})
+		}
+		if len(c.Annotations) > 0 {
+			if s.Annotations == nil {
+				s.Annotations = map[string]string{}
+			}
+			for k, v := range c.Annotations {
+				s.Annotations[k] = v
+			}
+		}
+		return nil
+	}
+}
+
+// ctrTask is a running task for runners.Container.Started.
+type ctrTask struct{ t containerd.Task }
+
+// Metrics decodes containerd's task metrics: cgroup v1 or v2 metrics, as
+// runc's shim and ours report them.
+func (c ctrTask) Metrics(ctx context.Context) (runners.TaskMetrics, error) {
+	m, err := c.t.Metrics(ctx)
+	if err != nil {
+		return runners.TaskMetrics{}, err
+	}
+	if m.Data == nil {
+		return runners.TaskMetrics{}, errors.New("task metrics: no data")
+	}
+	out := runners.TaskMetrics{Type: m.Data.GetTypeUrl()}
+	v, err := typeurl.UnmarshalAny(m.Data)
+	if err != nil {
+		return out, fmt.Errorf("task metrics of type %s: %w", out.Type, err)
+	}
+	switch st := v.(type) {
+	case *cgroup1stats.Metrics:
+		out.MemoryUsage = st.GetMemory().GetUsage().GetUsage()
+		out.Pids = st.GetPids().GetCurrent()
+	case *cgroup2stats.Metrics:
+		out.MemoryUsage = st.GetMemory().GetUsage()
+		out.Pids = st.GetPids().GetCurrent()
+	default:
+		return out, fmt.Errorf("task metrics: unknown type %s", out.Type)
+	}
+	return out, nil
+}
+
 func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invocation, fromImage bool, sig *Signal) (res runners.Result, retErr error) {
 	id := randomID(inv.Module.Name)
+	if inv.Container != nil && inv.Container.ID != "" {
+		id = inv.Container.ID
+	}
 	specOpts := []oci.SpecOpts{}
 	if fromImage {
 		specOpts = append(specOpts, oci.WithImageConfig(img))
@@ -569,12 +646,15 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 	if len(inv.Preopens) > 0 {
 		specOpts = append(specOpts, oci.WithMounts(bindMounts(inv.Preopens)))
 	}
-	if len(inv.Mounts) > 0 {
+	if c := inv.Container; c != nil && len(c.Mounts) > 0 {
 		var ms []specs.Mount
-		for _, m := range inv.Mounts {
+		for _, m := range c.Mounts {
 			ms = append(ms, specs.Mount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: m.Options})
 		}
 		specOpts = append(specOpts, oci.WithMounts(ms))
+	}
+	if inv.Container != nil {
+		specOpts = append(specOpts, withContainer(inv.Container))
 	}
 
 	cleanupCtx := func() (context.Context, context.CancelFunc) {
@@ -643,6 +723,15 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 	if sig != nil {
 		st := time.AfterFunc(sig.After, func() { _ = task.Kill(ctx, sig.Signal) })
 		defer st.Stop()
+	}
+	if inv.Container != nil && inv.Container.Started != nil {
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			inv.Container.Started(sctx, ctrTask{task})
+		}()
+		defer func() { cancel(); <-done }() // before the task's delete
 	}
 	var st containerd.ExitStatus
 	exited, timedOut := false, false

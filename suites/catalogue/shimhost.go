@@ -82,7 +82,8 @@ func (l *LoopDevice) Act(st *suites.Stage, run suites.RunFunc) (suites.RunFunc, 
 	}
 	l.Dev = loop
 	inv := st.Invocation
-	inv.ImageFiles = append(inv.ImageFiles,
+	spec := suites.ContainerSpec(st)
+	spec.ImageFiles = append(spec.ImageFiles,
 		runners.ImageFile{Path: filepath.Dir(l.Block), Type: "dir"},
 		runners.ImageFile{Path: l.Block, Type: "block", Major: unix.Major(fi.Rdev), Minor: unix.Minor(fi.Rdev)},
 		runners.ImageFile{Path: l.Char, Type: "char", Major: 1, Minor: 5})
@@ -188,7 +189,8 @@ func (s *Submount) Act(st *suites.Stage, run suites.RunFunc) (suites.RunFunc, er
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	st.Invocation.Mounts = append(st.Invocation.Mounts, runners.Mount{Destination: s.Dest, Type: "bind", Source: dir, Options: s.Options})
+	spec := suites.ContainerSpec(st)
+	spec.Mounts = append(spec.Mounts, runners.Mount{Destination: s.Dest, Type: "bind", Source: dir, Options: s.Options})
 	st.Invocation.Canaries = append(st.Invocation.Canaries, runners.Canary{Name: "submount", Value: canary})
 	return func(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
 		defer func() {
