@@ -31,7 +31,9 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"syscall"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
@@ -62,6 +64,61 @@ type guestConfig struct {
 	User *guestUser
 	// ShimPid is the parent the death signal is tied to.
 	ShimPid int
+	// Rlimits are process.rlimits, set before the guest runs.
+	Rlimits []guestRlimit
+	// OOMScoreAdj is process.oomScoreAdj; nil leaves the shim's.
+	OOMScoreAdj *int
+}
+
+// guestRlimit is one process.rlimits entry.
+type guestRlimit struct {
+	Type       string
+	Soft, Hard uint64
+}
+
+// rlimitResources maps the runtime spec's rlimit names to Linux's.
+var rlimitResources = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// applyProcessLimits sets process.rlimits and process.oomScoreAdj on the
+// guest process, as runc does for a container's init, while it is still
+// root (raising a hard limit needs it).
+func applyProcessLimits(cfg *guestConfig) error {
+	for _, r := range cfg.Rlimits {
+		if err := unix.Prlimit(0, rlimitResources[r.Type], &unix.Rlimit{Cur: r.Soft, Max: r.Hard}, nil); err != nil {
+			return fmt.Errorf("process.rlimits %s: %w", r.Type, err)
+		}
+	}
+	if cfg.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*cfg.OOMScoreAdj)), 0); err != nil {
+			return fmt.Errorf("process.oomScoreAdj: %w", err)
+		}
+	}
+	return nil
+}
+
+// dropCapabilities empties the guest process's capability sets: the guest
+// makes no system call of its own and its directories are already open, so
+// nothing it does needs one, even as uid 0. Every thread when the runtime
+// allows it (AllThreadsSyscall, not in a cgo-linked binary), else this
+// thread, which is the one the guest's host calls run on (LockOSThread).
+func dropCapabilities() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	if errno == syscall.ENOTSUP {
+		return unix.Capset(&hdr, &data[0])
+	}
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 type guestUser struct {
@@ -153,6 +210,11 @@ func guest(ctl, rep *os.File) (int, error) {
 		return 0, err
 	}
 	defer release()
+	if !weakShim {
+		if err := applyProcessLimits(&cfg); err != nil {
+			return 0, err
+		}
+	}
 	if u := cfg.User; u != nil {
 		groups := make([]int, len(u.Groups))
 		for i, g := range u.Groups {
@@ -178,6 +240,11 @@ func guest(ctl, rep *os.File) (int, error) {
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return 0, fmt.Errorf("no_new_privs: %w", err)
+	}
+	if !weakShim {
+		if err := dropCapabilities(); err != nil {
+			return 0, fmt.Errorf("drop capabilities: %w", err)
+		}
 	}
 
 	modCfg := grants.WithStartFunctions("_start").

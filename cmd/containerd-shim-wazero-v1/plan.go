@@ -259,6 +259,8 @@ type limits struct {
 	maxModule   int64
 	memoryPages uint32     // 0: wasm's own limit
 	user        *guestUser // nil: root, the shim's own
+	rlimits     []guestRlimit
+	oomScoreAdj *int
 }
 
 // memoryReserve is what the guest process needs beside the guest's linear
@@ -282,10 +284,25 @@ func limitsOf(spec *specs.Spec) (limits, error) {
 		}
 		l.maxModule = n
 	}
-	if spec.Process != nil {
+	if p := spec.Process; p != nil {
 		// process.user.username is Windows-only (runc ignores it too).
-		u := spec.Process.User
+		u := p.User
 		l.user = &guestUser{UID: u.UID, GID: u.GID, Groups: u.AdditionalGids}
+		for _, r := range p.Rlimits {
+			if _, ok := rlimitResources[r.Type]; !ok {
+				return l, fmt.Errorf("process.rlimits: unknown type %q", r.Type)
+			}
+			l.rlimits = append(l.rlimits, guestRlimit{Type: r.Type, Soft: r.Soft, Hard: r.Hard})
+		}
+		l.oomScoreAdj = p.OOMScoreAdj
+		switch {
+		case p.Scheduler != nil:
+			return l, errors.New("process.scheduler is not supported by the wazero shim (docs/shim.md)")
+		case p.IOPriority != nil:
+			return l, errors.New("process.ioPriority is not supported by the wazero shim (docs/shim.md)")
+		case p.ExecCPUAffinity != nil:
+			return l, errors.New("process.execCPUAffinity is not supported by the wazero shim (docs/shim.md)")
+		}
 	}
 	if spec.Linux != nil && spec.Linux.Resources != nil && spec.Linux.Resources.Memory != nil && spec.Linux.Resources.Memory.Limit != nil {
 		limit := *spec.Linux.Resources.Memory.Limit

@@ -80,3 +80,25 @@ func TestBuildPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessLimitsFromSpec: process.rlimits and oomScoreAdj reach the guest
+// process's config; unknown rlimits and the fields the shim does not
+// support are refused with a message naming them.
+func TestProcessLimitsFromSpec(t *testing.T) {
+	adj := 500
+	spec := &specs.Spec{Process: &specs.Process{Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 64, Hard: 128}}, OOMScoreAdj: &adj}}
+	l, err := limitsOf(spec)
+	if err != nil || len(l.rlimits) != 1 || l.rlimits[0] != (guestRlimit{Type: "RLIMIT_NOFILE", Soft: 64, Hard: 128}) || l.oomScoreAdj == nil || *l.oomScoreAdj != 500 {
+		t.Fatalf("limitsOf = %+v, %v", l, err)
+	}
+	for name, p := range map[string]*specs.Process{
+		"RLIMIT_BOGUS":    {Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_BOGUS"}}},
+		"scheduler":       {Scheduler: &specs.Scheduler{}},
+		"ioPriority":      {IOPriority: &specs.LinuxIOPriority{}},
+		"execCPUAffinity": {ExecCPUAffinity: &specs.CPUAffinity{}},
+	} {
+		if _, err := limitsOf(&specs.Spec{Process: p}); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v, want a refusal naming it", name, err)
+		}
+	}
+}

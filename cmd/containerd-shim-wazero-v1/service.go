@@ -261,7 +261,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	}
 	cfg := guestConfig{Module: plan.Entrypoint, EntryGuest: plan.EntryGuest, MaxModule: limits.maxModule,
 		Args: plan.Args, MemoryPages: limits.memoryPages, CacheDir: os.Getenv(EnvCacheDir), User: limits.user,
-		ShimPid: os.Getpid()}
+		ShimPid: os.Getpid(), Rlimits: limits.rlimits, OOMScoreAdj: limits.oomScoreAdj}
 	for _, kv := range plan.Env {
 		cfg.Env = append(cfg.Env, kv[0]+"="+kv[1])
 	}
