@@ -164,6 +164,11 @@ type HostDir struct {
 type HostDirFile struct {
 	Name, Content string
 	Mode          os.FileMode
+	// Secret adds a random canary line to Content and has the runner watch
+	// the run's output for it (runners.Invocation.Canaries, named "hostdir"):
+	// the file's bytes showing anywhere is an escape, whatever the guest's
+	// records say.
+	Secret bool
 }
 
 // Act makes the directory and wraps run with its removal.
@@ -173,8 +178,14 @@ func (h *HostDir) Act(st *Stage, run RunFunc) (RunFunc, error) {
 		err = os.Chmod(dir, 0o755)
 	}
 	for _, f := range h.Files {
+		content := f.Content
+		if f.Secret {
+			canary := "wasicert-hostdir-canary-" + containerID()
+			content += canary + "\n"
+			st.Invocation.Canaries = append(st.Invocation.Canaries, runners.Canary{Name: "hostdir", Value: canary})
+		}
 		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, f.Name), []byte(f.Content), f.Mode)
+			err = os.WriteFile(filepath.Join(dir, f.Name), []byte(content), f.Mode)
 		}
 		if err == nil {
 			err = os.Chmod(filepath.Join(dir, f.Name), f.Mode)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wasicert/wasicert/internal/hostns"
 	"github.com/wasicert/wasicert/internal/naive"
+	"github.com/wasicert/wasicert/internal/weakened"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
 	"github.com/wasicert/wasicert/suites"
@@ -339,5 +340,37 @@ func TestKnownGaps(t *testing.T) {
 				t.Errorf("verdict %s (%s), want escape", rec.Verdict, rec.Reason)
 			}
 		})
+	}
+}
+
+// fakeRefusalRuntime stands in for a runtime that lets the guest read what
+// it must not, then rewrites the guest's record for check into a refusal:
+// the host must still see the file's canary in the output stream.
+type fakeRefusalRuntime struct {
+	runners.Runner
+	check string
+}
+
+func (r fakeRefusalRuntime) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := r.Runner.Run(ctx, inv)
+	var out []string
+	for _, line := range strings.Split(string(res.Stdout), "\n") {
+		if strings.Contains(line, `"check":"`+r.check+`"`) {
+			line = `{"check":"` + r.check + `","op":"libc-open","call":"open","outcome":"error","errno":"EACCES","calls":[{"call":"open","errno":"EACCES"}],"data":""}`
+		}
+		out = append(out, line)
+	}
+	res.Stdout = []byte(strings.Join(out, "\n"))
+	return res, err
+}
+
+// TestFakeRefusalOfASecret: shim.process-user on a container platform that
+// ignores process.user (the old shim) and fakes the guest's refusal is an
+// escape by the root-only file's canary alone.
+func TestFakeRefusalOfASecret(t *testing.T) {
+	r := fakeRefusalRuntime{weakened.OldShim(embeddedWazero(t)), "user.root-only"}
+	rec := execute(t, context.Background(), r, "shim.process-user", suites.Options{})
+	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "canary:hostdir:stdout") || slices.Contains(rec.Causes, "step:user.root-only") {
+		t.Errorf("verdict %s with causes %v, want escape by canary:hostdir:stdout alone", rec.Verdict, rec.Causes)
 	}
 }

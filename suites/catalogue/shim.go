@@ -147,7 +147,7 @@ func shimSpecs() []suites.Spec {
 					Actors: []suites.Actor{
 						&suites.Container{Spec: runners.Container{User: &runners.ContainerUser{UID: 1000, GID: 1000}}},
 						&suites.HostDir{Guest: "/data", Files: []suites.HostDirFile{
-							{Name: "root-only.txt", Content: "root only\n", Mode: 0o600},
+							{Name: "root-only.txt", Content: "root only\n", Mode: 0o600, Secret: true},
 							{Name: "public.txt", Content: "public\n", Mode: 0o644},
 						}},
 					}}
