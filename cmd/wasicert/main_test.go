@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/catalogue"
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	probes.Cleanup() // the in-process runs' (TestRunCatalogueMatchesRun)
 	os.Exit(code)
 }
 

@@ -21,6 +21,7 @@ import (
 	wasip1 "github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/runners"
 )
 
@@ -34,6 +35,7 @@ var (
 // TestMain removes the compiled guest's directory after the run.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	probes.Cleanup()
 	if guestDir != "" {
 		os.RemoveAll(guestDir)
 	}
