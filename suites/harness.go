@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +88,11 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 		Runtime: o.Runner.Name(), Version: o.Runner.Version(), RunID: o.RunID,
 	}
 	features := o.Runner.Features()
+	if spec.OS != "" && spec.OS != goruntime.GOOS {
+		rec.Verdict, rec.Actual = verdicts.Skipped, verdicts.Skipped
+		rec.Reason = fmt.Sprintf("runs on a %s host only (this host is %s)", spec.OS, goruntime.GOOS)
+		return rec, nil
+	}
 	for _, f := range spec.Requires {
 		if !features.Has(f) {
 			rec.Verdict, rec.Actual = verdicts.Skipped, verdicts.Skipped

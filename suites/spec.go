@@ -34,7 +34,60 @@ const (
 	// AreaShim holds the specs of a containerd wasm shim: what the OCI spec
 	// grants the guest (runs only on runners claiming FeatureContainer).
 	AreaShim Area = "shim"
+	// AreaPath: path traversal (trailing slashes, . and .. mixes, empty,
+	// NUL-bearing and very long paths, Windows names).
+	AreaPath Area = "path"
+	// AreaSymlink: symlinks as final and intermediate components, chains,
+	// loops, races driven from the host.
+	AreaSymlink Area = "symlink"
+	// AreaLink: hard links and renames, within and across preopens.
+	AreaLink Area = "link"
+	// AreaFD: fd management: renumber, close, the fd namespace.
+	AreaFD Area = "fd"
+	// AreaRights: the rights model (fd rights, derived directories).
+	AreaRights Area = "rights"
+	// AreaClock: clocks, random_get, poll_oneoff, sched_yield.
+	AreaClock Area = "clock"
+	// AreaStdio: fds 0, 1 and 2.
+	AreaStdio Area = "stdio"
+	// AreaResource: host resource bounds a guest must not break through.
+	AreaResource Area = "resource"
 )
+
+// Group is the catalogue group an area belongs to, numbered as in
+// ../shared/reference/capability-catalogue.md Part D (env and args are one
+// group; the shim's specs are group 13, containers only).
+func (a Area) Group() int {
+	switch a {
+	case AreaPreopen:
+		return 1
+	case AreaPath:
+		return 2
+	case AreaSymlink:
+		return 3
+	case AreaLink:
+		return 4
+	case AreaFD:
+		return 5
+	case AreaRights:
+		return 6
+	case AreaEnv, AreaArgs:
+		return 7
+	case AreaClock:
+		return 8
+	case AreaSocket:
+		return 9
+	case AreaExit:
+		return 10
+	case AreaStdio:
+		return 11
+	case AreaResource:
+		return 12
+	case AreaShim:
+		return 13
+	}
+	return 0
+}
 
 // Severity is what a failure of the spec means; it becomes Severity:<s>.
 type Severity string
@@ -43,6 +96,9 @@ const (
 	SeverityEscape      Severity = "escape"
 	SeverityLeak        Severity = "leak"
 	SeverityConformance Severity = "conformance"
+	// SeverityDoS: the guest made the host crash, hang or use resources
+	// without bound (the catalogue's "(DoS)" tag).
+	SeverityDoS Severity = "dos"
 )
 
 // Level is the strength of the rule (RFC 2119); it becomes Level:<l>.
@@ -65,6 +121,13 @@ type Spec struct {
 	Rule string
 	// Ref links the rule: the WASI spec text, path-resolution.md, an advisory.
 	Ref string
+	// Refs are further references: the advisories (GHSA, CVE) a spec
+	// reproduces, upstream issues, the wasi-testsuite test it extends.
+	Refs []string
+	// OS, when set, is the only host OS (runtime.GOOS) the spec means
+	// anything on, e.g. "windows" for DOS device names; elsewhere it is
+	// skipped with that reason.
+	OS string
 	// Requires lists the runtime features the spec needs; a runtime that does
 	// not claim one of them gets the spec skipped, with that as the reason.
 	Requires []runners.Feature
@@ -217,4 +280,33 @@ func mapStrings(in []string, f func(string) string) []string {
 		out[i] = f(s)
 	}
 	return out
+}
+
+// Description is what a spec says about itself, without its plan: the
+// lines of `wasicert list` and the entries of the golden list
+// (suites/conformance.yaml).
+type Description struct {
+	ID       string   `json:"id" yaml:"id"`
+	Area     string   `json:"area" yaml:"area"`
+	Group    int      `json:"group" yaml:"group"`
+	Severity string   `json:"severity" yaml:"severity"`
+	Level    string   `json:"level" yaml:"level"`
+	Labels   []string `json:"labels" yaml:"-"`
+	Rule     string   `json:"rule" yaml:"rule"`
+	Ref      string   `json:"ref" yaml:"ref"`
+	Refs     []string `json:"refs,omitempty" yaml:"refs,omitempty"`
+	Requires []string `json:"requires,omitempty" yaml:"requires,omitempty"`
+	OS       string   `json:"os,omitempty" yaml:"os,omitempty"`
+}
+
+// Describe returns the spec's Description.
+func (s Spec) Describe() Description {
+	d := Description{
+		ID: s.ID, Area: string(s.Area), Group: s.Area.Group(), Severity: string(s.Severity), Level: string(s.Level),
+		Labels: s.Labels(), Rule: s.Rule, Ref: s.Ref, Refs: slices.Clone(s.Refs), OS: s.OS,
+	}
+	for _, f := range s.Requires {
+		d.Requires = append(d.Requires, string(f))
+	}
+	return d
 }

@@ -219,7 +219,7 @@ func TestList(t *testing.T) {
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(strings.NewReader(r.stdout))
 	for sc.Scan() {
-		var line specLine
+		var line suites.Description
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Fatalf("not a JSON line: %q", sc.Text())
 		}

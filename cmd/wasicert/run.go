@@ -189,18 +189,6 @@ func verifyProbes() error {
 	return nil
 }
 
-// specLine is one line of `wasicert list`.
-type specLine struct {
-	ID       string   `json:"id"`
-	Area     string   `json:"area"`
-	Severity string   `json:"severity"`
-	Level    string   `json:"level"`
-	Labels   []string `json:"labels"`
-	Rule     string   `json:"rule"`
-	Ref      string   `json:"ref"`
-	Requires []string `json:"requires,omitempty"`
-}
-
 func cmdList(args []string, stdout io.Writer) error {
 	fs := newFlags("list")
 	labelFilter := fs.String("label-filter", "", "list only specs whose labels match `EXPR`")
@@ -218,11 +206,7 @@ func cmdList(args []string, stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	for _, s := range specs {
-		line := specLine{ID: s.ID, Area: string(s.Area), Severity: string(s.Severity), Level: string(s.Level), Labels: s.Labels(), Rule: s.Rule, Ref: s.Ref}
-		for _, f := range s.Requires {
-			line.Requires = append(line.Requires, string(f))
-		}
-		if err := enc.Encode(line); err != nil {
+		if err := enc.Encode(s.Describe()); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,7 @@
 // checks that a matrix run still matches what the README shows. `make docs`
 // and `make matrix` call it from the repository root:
 //
-//	go run ./internal/docgen readme                         # README's generated sections
+//	go run ./internal/docgen readme                         # README's generated sections and suites/conformance.yaml
 //	go run ./internal/docgen findings out/matrix/matrix.json # keep a run as docs/findings/matrix.json, then readme
 //	go run ./internal/docgen check out/matrix/matrix.json    # exit 1 if a run differs from docs/findings/matrix.json
 //
@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 
 	"github.com/wasicert/wasicert/reports"
+	"github.com/wasicert/wasicert/suites/catalogue"
 )
 
 // Paths inside the repository.
@@ -64,6 +65,9 @@ func main() {
 // writeReadme rewrites README.md's generated sections; it writes nothing
 // when they are current.
 func writeReadme(root string) error {
+	if err := writeGolden(root); err != nil {
+		return err
+	}
 	path := filepath.Join(root, readmePath)
 	doc, err := os.ReadFile(path)
 	if err != nil {
@@ -151,4 +155,17 @@ func check(root, run string) error {
 		msg += "\n  " + d
 	}
 	return fmt.Errorf("%s", msg)
+}
+
+// writeGolden writes the golden list (catalogue.GoldenPath) when it is stale.
+func writeGolden(root string) error {
+	want, err := catalogue.GoldenList()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(root, catalogue.GoldenPath)
+	if have, err := os.ReadFile(path); err == nil && string(have) == string(want) {
+		return nil
+	}
+	return reports.WriteFileAtomic(path, want)
 }

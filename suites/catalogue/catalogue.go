@@ -54,12 +54,19 @@ const (
 func All() []suites.Spec {
 	var all []suites.Spec
 	all = append(all, preopenSpecs()...)
+	all = append(all, pathSpecs()...)
+	all = append(all, symlinkSpecs()...)
+	all = append(all, linkSpecs()...)
+	all = append(all, fdSpecs()...)
+	all = append(all, rightsSpecs()...)
 	all = append(all, envSpecs()...)
 	all = append(all, argsSpecs()...)
+	all = append(all, clockSpecs()...)
 	all = append(all, socketSpecs()...)
 	all = append(all, exitSpecs()...)
+	all = append(all, stdioSpecs()...)
+	all = append(all, resourceSpecs()...)
 	all = append(all, shimSpecs()...)
-	all = append(all, rightsSpecs()...)
 	return all
 }
 

@@ -13,10 +13,6 @@ import (
 	"github.com/wasicert/wasicert/verdicts"
 )
 
-// AreaRights holds the specs of preview-1's rights: an fd holds the rights
-// path_open was asked for, no more, and no more than its directory hands out.
-const AreaRights suites.Area = "rights"
-
 const (
 	refFdstat = refPreview1 + "#fd_fdstat_get"
 	// refLibcFcntl is where wasi-libc turns an fd's rights into the access
@@ -97,12 +93,12 @@ func rightsPlan(fx *fixtures.Fixture, f runners.Features) suites.Plan {
 func rightsSpecs() []suites.Spec {
 	return []suites.Spec{
 		{
-			ID: "rights.fd-access", Area: AreaRights, Severity: suites.SeverityEscape, Level: suites.MUST,
+			ID: "rights.fd-access", Area: suites.AreaRights, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "An fd opened with FD_READ alone cannot write and one opened with FD_WRITE alone cannot read; asking a read-only preopen for FD_WRITE is refused or yields an fd that cannot write.",
 			Ref:  refPathOpen, Plan: rightsPlan, Judge: judgeFdAccess,
 		},
 		{
-			ID: "rights.reported", Area: AreaRights, Severity: suites.SeverityConformance, Level: suites.MUST,
+			ID: "rights.reported", Area: suites.AreaRights, Severity: suites.SeverityConformance, Level: suites.MUST,
 			Rule: "fd_fdstat_get reports no access right (FD_READ, FD_WRITE) that path_open was not asked for or that the directory's fs_rights_inheriting does not hand out.",
 			Ref:  refFdstat, Plan: rightsPlan, Judge: judgeRightsReported,
 		},
