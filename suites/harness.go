@@ -101,7 +101,9 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 		}
 	}
 
-	fx, err := fixtures.New(o.FixtureDir, fixtures.Standard)
+	layout := fixtures.Standard
+	layout.Tree = append(slices.Clone(layout.Tree), spec.Fixture...)
+	fx, err := fixtures.New(o.FixtureDir, layout)
 	if err != nil {
 		return rec, fmt.Errorf("fixture for %s: %w", spec.ID, err)
 	}

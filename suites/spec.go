@@ -137,6 +137,10 @@ type Spec struct {
 	// StrictErrno makes an errno outside Accept fail the spec; otherwise it
 	// passes the security check and is recorded as a conformance note.
 	StrictErrno bool
+	// Fixture adds entries to fixtures.Standard for this spec alone (a
+	// symlink chain, a race directory); entries outside the writable dirs
+	// are snapshotted like the rest of the tree.
+	Fixture fixtures.Tree
 	// Plan says what to run. It is called with the materialised fixture and
 	// the runtime's features.
 	Plan func(fx *fixtures.Fixture, features runners.Features) Plan
