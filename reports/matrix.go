@@ -41,7 +41,9 @@ type Cell struct {
 	Expected bool `json:"expected,omitempty"`
 	// Errnos are the distinct errors the runtime answered, in call order.
 	Errnos []string `json:"errnos,omitempty"`
-	Reason string   `json:"reason,omitempty"`
+	// Notes counts the record's conformance notes.
+	Notes  int    `json:"notes,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // NewMatrix starts a matrix over specs (row order).
@@ -58,7 +60,7 @@ func (m *Matrix) AddRuntime(name, status string, records []verdicts.Record) {
 	}
 	m.Runtimes = append(m.Runtimes, col)
 	for _, r := range records {
-		c := Cell{Verdict: r.Actual, Expected: r.Expectation != nil && r.Verdict == verdicts.ExpectedFailure, Reason: r.Reason}
+		c := Cell{Verdict: r.Actual, Expected: r.Expectation != nil && r.Verdict == verdicts.ExpectedFailure, Notes: len(r.Notes), Reason: r.Reason}
 		for _, call := range r.Calls {
 			if call.Outcome != "ok" && !slices.Contains(c.Errnos, call.Errno) {
 				c.Errnos = append(c.Errnos, call.Errno)

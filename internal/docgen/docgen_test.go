@@ -272,3 +272,28 @@ func TestSpecTableEscapes(t *testing.T) {
 		t.Errorf("table:\n%s", got)
 	}
 }
+
+// TestCountTable: each cell counts once, by its verdict and its spec's
+// severity, and expected failures and notes are summed beside.
+func TestCountTable(t *testing.T) {
+	specs := []specRow{
+		{ID: "a.esc", Severity: "escape"}, {ID: "a.dos", Severity: "dos"}, {ID: "a.conf", Severity: "conformance"},
+		{ID: "a.crash", Severity: "escape"}, {ID: "a.skip", Severity: "leak"}, {ID: "a.pass", Severity: "escape"},
+	}
+	m := &reports.Matrix{
+		Runtimes: []reports.MatrixRuntime{{Name: "rt", Version: "1"}},
+		Specs:    []string{"a.esc", "a.dos", "a.conf", "a.crash", "a.skip", "a.pass"},
+		Cells: map[string]map[string]reports.Cell{
+			"a.esc":   {"rt": {Verdict: verdicts.Escape, Expected: true}},
+			"a.dos":   {"rt": {Verdict: verdicts.Crash}},
+			"a.conf":  {"rt": {Verdict: verdicts.Fail, Notes: 2}},
+			"a.crash": {"rt": {Verdict: verdicts.Timeout}},
+			"a.skip":  {"rt": {Verdict: verdicts.Skipped}},
+			"a.pass":  {"rt": {Verdict: verdicts.Pass, Notes: 1}},
+		},
+	}
+	want := "| rt 1 | 6 | 1 | 1 | 0 | 1 | 1 | 1 | 3 | 1 | 1 |"
+	if got := countTable(specs, m); !strings.Contains(got, want) {
+		t.Errorf("countTable:\n%s\nwant the row %s", got, want)
+	}
+}

@@ -39,7 +39,7 @@ func findings(run *reports.Matrix) *reports.Matrix {
 	for spec, row := range run.Cells {
 		m.Cells[spec] = map[string]reports.Cell{}
 		for rt, c := range row {
-			m.Cells[spec][rt] = reports.Cell{Verdict: c.Verdict, Expected: c.Expected, Errnos: slices.Clone(c.Errnos)}
+			m.Cells[spec][rt] = reports.Cell{Verdict: c.Verdict, Expected: c.Expected, Errnos: slices.Clone(c.Errnos), Notes: c.Notes}
 		}
 	}
 	return m
@@ -97,6 +97,8 @@ func differences(committed, measured *reports.Matrix) []string {
 				out = append(out, fmt.Sprintf("%s %s: committed %s, measured %s", r.Name, spec, show(c, inC), show(m, inM)))
 			case c.Verdict != m.Verdict || c.Expected != m.Expected || !slices.Equal(c.Errnos, m.Errnos):
 				out = append(out, fmt.Sprintf("%s %s: committed %s, measured %s", r.Name, spec, c, m))
+			case c.Notes != m.Notes:
+				out = append(out, fmt.Sprintf("%s %s: committed %d conformance notes, measured %d", r.Name, spec, c.Notes, m.Notes))
 			}
 		}
 	}

@@ -6,23 +6,20 @@ import (
 	"strings"
 
 	"github.com/wasicert/wasicert/reports"
+	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/catalogue"
+	"github.com/wasicert/wasicert/verdicts"
 )
 
-// specRow is what the README shows of one spec: the fields `wasicert list`
+// specRow is what the README shows of one spec: what `wasicert list`
 // prints.
-type specRow struct {
-	ID, Area, Severity, Level, Rule, Ref string
-}
+type specRow = suites.Description
 
 // specRows is the one place that knows where the specs live.
 func specRows() []specRow {
 	var rows []specRow
 	for _, s := range catalogue.All() {
-		rows = append(rows, specRow{
-			ID: s.ID, Area: string(s.Area), Severity: string(s.Severity), Level: string(s.Level),
-			Rule: s.Rule, Ref: s.Ref,
-		})
+		rows = append(rows, s.Describe())
 	}
 	return rows
 }
@@ -36,8 +33,10 @@ func sections(specs []specRow, findings *reports.Matrix) (map[string]string, err
 	}
 	return map[string]string{
 		"specs":    specTable(specs),
+		"groups":   groupTable(specs),
 		"labels":   labelLine(specs),
 		"findings": md.String(),
+		"counts":   countTable(specs, findings),
 	}, nil
 }
 
@@ -54,6 +53,92 @@ func specTable(specs []specRow) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", id, s.Area, s.Severity, s.Level, cell(s.Rule))
 	}
+	return b.String()
+}
+
+// groupNames are the catalogue's groups (capability-catalogue.md Part D),
+// by suites.Area.Group number.
+var groupNames = map[int]string{
+	1: "preopen isolation", 2: "path traversal", 3: "symlinks", 4: "hard links and renames",
+	5: "fd management", 6: "rights", 7: "environment and arguments", 8: "clocks, random, poll",
+	9: "sockets", 10: "proc_exit and exit codes", 11: "stdio", 12: "resource bounds",
+	13: "containerd shim (containers only)",
+}
+
+// groupTable counts the specs of each catalogue group, by severity.
+func groupTable(specs []specRow) string {
+	var b strings.Builder
+	b.WriteString("| group | areas | specs | escape | leak | dos | conformance |\n|---|---|---|---|---|---|---|\n")
+	for g := 1; g <= len(groupNames); g++ {
+		var in []specRow
+		for _, s := range specs {
+			if s.Group == g {
+				in = append(in, s)
+			}
+		}
+		count := func(sev suites.Severity) int {
+			n := 0
+			for _, s := range in {
+				if s.Severity == string(sev) {
+					n++
+				}
+			}
+			return n
+		}
+		areas := distinct(in, func(s specRow) string { return "`" + s.Area + "`" })
+		fmt.Fprintf(&b, "| %d. %s | %s | %d | %d | %d | %d | %d |\n", g, groupNames[g], strings.Join(areas, ", "), len(in),
+			count(suites.SeverityEscape), count(suites.SeverityLeak), count(suites.SeverityDoS), count(suites.SeverityConformance))
+	}
+	return b.String()
+}
+
+// countTable sums the findings per runtime: the verdict before
+// expectations (escape, leak; dos and conformance are a failing spec of
+// that severity), the conformance notes, the non-passing cells an
+// expectation covers, and the skips.
+func countTable(specs []specRow, m *reports.Matrix) string {
+	severity := map[string]string{}
+	for _, s := range specs {
+		severity[s.ID] = s.Severity
+	}
+	var b strings.Builder
+	b.WriteString("| runtime | specs | pass | escape | leak | dos | crash | conformance | notes | expected | skipped |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, rt := range m.Runtimes {
+		var n struct{ all, pass, escape, leak, dos, crash, conf, notes, expected, skipped int }
+		for _, id := range m.Specs {
+			c, ok := m.Cells[id][rt.Name]
+			if !ok {
+				continue
+			}
+			n.all++
+			n.notes += c.Notes
+			if c.Expected {
+				n.expected++
+			}
+			switch {
+			case c.Verdict == verdicts.Pass:
+				n.pass++
+			case c.Verdict == verdicts.Skipped:
+				n.skipped++
+			case c.Verdict == verdicts.Escape:
+				n.escape++
+			case c.Verdict == verdicts.Leak:
+				n.leak++
+			case severity[id] == string(suites.SeverityDoS):
+				n.dos++
+			case c.Verdict != verdicts.Fail:
+				n.crash++
+			default:
+				n.conf++
+			}
+		}
+		name := rt.Name
+		if rt.Version != "" {
+			name += " " + rt.Version
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n", cell(name), n.all, n.pass, n.escape, n.leak, n.dos, n.crash, n.conf, n.notes, n.expected, n.skipped)
+	}
+	b.WriteString("\nPass, escape, leak, dos and conformance count each cell once by its verdict before expectations (dos: a failing, crashing or timed-out spec of that severity; crash: a crash or timeout of any other spec; conformance: any other failure); expected counts the non-passing cells a runtime's expectations file covers; notes are conformance notes (an errno outside the accepted set, a step not exercised).\n")
 	return b.String()
 }
 

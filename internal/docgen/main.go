@@ -102,7 +102,7 @@ func renderReadme(root, doc string) (string, error) {
 }
 
 // sectionNames are the generated sections, in the order they are written.
-var sectionNames = []string{"specs", "labels", "findings"}
+var sectionNames = []string{"groups", "specs", "labels", "counts", "findings"}
 
 // keepFindings writes a matrix run's findings to docs/findings/matrix.json
 // and the README from them.
