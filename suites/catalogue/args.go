@@ -28,11 +28,13 @@ func argsSpecs() []suites.Spec {
 			ID: "args.exact", Area: suites.AreaArgs, Severity: suites.SeverityConformance, Level: suites.MUST,
 			Rule: "argv is exactly as configured, argv[0] included: spaces, empty strings, newlines, quotes, UTF-8.",
 			Ref:  refArgs, Plan: argsPlan, Judge: judgeArgs,
+			Refs: []string{"https://github.com/WebAssembly/wasi-testsuite/tree/main/tests/assemblyscript/wasm32-wasip1/src"},
 		},
 		{
 			ID: "args.argv0-no-host-path", Area: suites.AreaArgs, Severity: suites.SeverityLeak, Level: suites.SHOULD,
 			Rule: "argv[0] carries no host path (the module's file, the launcher's directories) unless one was configured.",
 			Ref:  refArgs, Plan: argsPlan, Judge: judgeArgv0,
+			Refs: []string{"https://github.com/nodejs/node/blob/main/doc/api/wasi.md"},
 		},
 	}
 }

@@ -33,6 +33,7 @@ func envSpecs() []suites.Spec {
 			ID: "env.empty", Area: suites.AreaEnv, Severity: suites.SeverityLeak, Level: suites.MUST,
 			Rule: "With no environment configured the guest sees zero variables (environ_sizes_get returns 0, 0).",
 			Ref:  refEnvTestsuite + "/environ_sizes_get-no-variables.ts",
+			Refs: []string{"https://github.com/wasmerio/wasmer/issues/475", "https://github.com/nodejs/node/blob/main/doc/api/wasi.md"},
 			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
 				return suites.Plan{Probe: "fs", Steps: []suites.Step{step(probes.OpEnv, "env", suites.Custom)}}
 			},
@@ -42,6 +43,7 @@ func envSpecs() []suites.Spec {
 			ID: "env.exact", Area: suites.AreaEnv, Severity: suites.SeverityConformance, Level: suites.MUST,
 			Rule: "Configured variables are seen exactly, byte for byte: spaces, quotes, newlines, '=' inside values, empty values, UTF-8.",
 			Ref:  refEnvTestsuite + "/environ_get-multiple-variables.ts",
+			Refs: []string{refEnviron, "https://github.com/WebAssembly/wasi-testsuite/blob/main/expectations/wamr/linux.toml"},
 			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
 				return suites.Plan{Probe: "fs", Env: slices.Clone(exactEnv), Steps: []suites.Step{step(probes.OpEnv, "env", suites.Custom)}}
 			},
@@ -51,6 +53,7 @@ func envSpecs() []suites.Spec {
 			ID: "env.host-canary", Area: suites.AreaEnv, Severity: suites.SeverityLeak, Level: suites.MUST,
 			Rule: "The launcher's own environment never reaches the guest: its canary variable and host variables stay out, whatever is configured.",
 			Ref:  refEnviron,
+			Refs: []string{"https://github.com/wasmerio/wasmer/issues/475", "https://github.com/bytecodealliance/wasmtime/issues/8168", "https://github.com/tetratelabs/wazero/issues/1117"},
 			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
 				return suites.Plan{Probe: "fs", Env: []string{"APP_VAR=1"}, Steps: []suites.Step{step(probes.OpEnv, "env", suites.Custom)}}
 			},

@@ -36,6 +36,7 @@ func shimSpecs() []suites.Spec {
 			ID: "shim.rootfs-only", Area: suites.AreaShim, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "A wasm container sees its image rootfs and its bind mounts, nothing else: no /proc, /dev, /sys, host /etc or service-account secrets.",
 			Ref:  refShimDoc, Requires: container,
+			Refs: []string{"https://github.com/containerd/runwasi/issues/266", "https://github.com/containerd/runwasi/issues/413"},
 			Plan: func(fx *fixtures.Fixture, _ runners.Features) suites.Plan {
 				var steps []suites.Step
 				steps = append(steps, step(probes.OpPreopens, "rootfs.discovery", suites.Custom))
@@ -52,6 +53,7 @@ func shimSpecs() []suites.Spec {
 			ID: "shim.rootfs-symlink-escape", Area: suites.AreaShim, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "A symlink the guest makes in its rootfs (esc -> ../../..., or an absolute host path) never leads out of the container: reading or writing through it stays inside.",
 			Ref:  refPathResolution, Requires: container,
+			Refs: []string{"https://github.com/containerd/runwasi/issues/298"},
 			Plan: func(fx *fixtures.Fixture, _ runners.Features) suites.Plan {
 				climb := strings.Repeat("../", 16)
 				return suites.Plan{Probe: "fs", Steps: []suites.Step{
@@ -68,6 +70,7 @@ func shimSpecs() []suites.Spec {
 			ID: "shim.env-boundary", Area: suites.AreaShim, Severity: suites.SeverityLeak, Level: suites.MUST,
 			Rule: "The guest's environment is exactly the OCI spec's env: the shim's and containerd's own environment (holding the host canary) never reaches it; engine-injected entries are reported as such.",
 			Ref:  refRuntimeSpec, Requires: container,
+			Refs: []string{refRunwasiEnv, "https://github.com/containerd/runwasi/issues/668"},
 			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
 				return suites.Plan{Probe: "fs", Env: []string{"APP_VAR=1"}, Steps: []suites.Step{step(probes.OpEnv, "env", suites.Custom)}}
 			},
@@ -77,6 +80,7 @@ func shimSpecs() []suites.Spec {
 			ID: "shim.image-env-inert", Area: suites.AreaShim, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "Container env (WASMEDGE_*, WASMTIME_*, RUST_LOG, the shim's own settings) reaches the guest only and cannot reconfigure the shim on the host.",
 			Ref:  refRunwasiEnv, Requires: container,
+			Refs: []string{"https://github.com/containerd/runwasi/issues/928", "https://github.com/youki-dev/youki/issues/2815"},
 			Plan: func(fx *fixtures.Fixture, _ runners.Features) suites.Plan {
 				return suites.Plan{Probe: "fs", Env: shimEnv(fx), Steps: []suites.Step{step(probes.OpEnv, "env", suites.Custom)}}
 			},
