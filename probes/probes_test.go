@@ -530,7 +530,7 @@ func TestGet(t *testing.T) {
 	if m, err := Get("fs.wasm"); err != nil || m.Name != "fs" {
 		t.Errorf(`Get("fs.wasm") = %v, %v`, m.Name, err)
 	}
-	if _, err := Get("nope"); err == nil || !strings.Contains(err.Error(), "fs, grow, sock") {
+	if _, err := Get("nope"); err == nil || !strings.Contains(err.Error(), "fs, grow, res, sock") {
 		t.Errorf(`Get("nope") error %v should list the probes`, err)
 	}
 }
