@@ -4,6 +4,7 @@ package catalogue
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,9 @@ type findings struct {
 }
 
 func (f *findings) fail(cause, format string, a ...any) {
-	f.causes = append(f.causes, cause)
+	if !slices.Contains(f.causes, cause) {
+		f.causes = append(f.causes, cause)
+	}
 	f.reasons = append(f.reasons, fmt.Sprintf(format, a...))
 }
 
