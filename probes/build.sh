@@ -32,6 +32,8 @@ spin spin.wat
 flood flood.wat
 exit exit.wat
 grow grow.wat
+clock clock.c probe.c kv.c probe.h kv.h
+res res.c probe.c kv.c probe.h kv.h
 '
 
 cd "$here/src"

@@ -28,6 +28,30 @@ const (
 	OpSend     = "send"
 	OpShutdown = "shutdown"
 	OpEcho     = "echo"
+
+	// clock.wasm
+	OpClockRes  = "clock-res"
+	OpClockTime = "clock-time"
+	OpClockMono = "clock-mono"
+	OpRandom    = "random"
+	OpRandomAt  = "random-at"
+	OpPollNone  = "poll-none"
+	OpPollRel   = "poll-rel"
+	OpPollAbs   = "poll-abs"
+	OpPollFile  = "poll-file"
+	OpPollBadFD = "poll-badfd"
+	OpSleeps    = "sleeps"
+	OpYield     = "yield"
+
+	// res.wasm
+	OpFlood        = "flood"
+	OpFDExhaust    = "fd-exhaust"
+	OpRenumberLoop = "renumber-loop"
+	OpIovecs       = "iovecs"
+	OpReaddirPad   = "readdir-pad"
+	OpSetTimes     = "set-times"
+	OpStatTimes    = "stat-times"
+	OpEdge         = "edge"
 )
 
 // Ops lists every op, for checks against the sources.
@@ -35,6 +59,9 @@ var Ops = []string{
 	OpPreopens, OpOpen, OpOpenRights, OpWrite, OpMkdir, OpRmdir, OpUnlink, OpSymlink, OpReadlink,
 	OpStat, OpRename, OpLink, OpLibcOpen, OpEnv, OpArgs, OpFdstat,
 	OpAccept, OpRecv, OpSend, OpShutdown, OpEcho,
+	OpClockRes, OpClockTime, OpClockMono, OpRandom, OpRandomAt, OpPollNone, OpPollRel, OpPollAbs,
+	OpPollFile, OpPollBadFD, OpSleeps, OpYield,
+	OpFlood, OpFDExhaust, OpRenumberLoop, OpIovecs, OpReaddirPad, OpSetTimes, OpStatTimes, OpEdge,
 }
 
 // The op names of records that an op prints for one of its calls rather

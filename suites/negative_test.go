@@ -212,6 +212,7 @@ func TestEverySpecCanFail(t *testing.T) {
 		weakened.Wrap(base, weakened.ListenersDropped),
 		weakened.Wrap(base, weakened.ExitCodeLost),
 		weakened.OldShim(base),
+		naive.Flawed(naive.AllFlaws()...),
 	}
 	failedBy := map[string][]string{}
 	for _, r := range controls {

@@ -109,6 +109,9 @@ func Implemented() (implemented, notImplemented []string) {
 func (st *state) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 	b := rt.NewHostModuleBuilder(ModuleName)
 	for _, f := range functions {
+		if o, ok := st.overrides[f.name]; ok {
+			f.fn = o
+		}
 		results := []api.ValueType{i32}
 		if f.name == "proc_exit" {
 			results = nil

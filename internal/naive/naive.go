@@ -93,7 +93,10 @@ const Name = "naive"
 var cache = wazero.NewCompilationCache()
 
 // Runner is the naive runtime. The zero value is ready to use.
-type Runner struct{}
+type Runner struct {
+	// flaws are deliberate mistakes on top of the weaknesses above (Flawed).
+	flaws []Flaw
+}
 
 // New returns the naive runner. NOT A SANDBOX: for tests only.
 func New() *Runner { return &Runner{} }
@@ -101,7 +104,16 @@ func New() *Runner { return &Runner{} }
 var _ runners.Runner = (*Runner)(nil)
 
 // Name returns "naive".
-func (*Runner) Name() string { return Name }
+func (r *Runner) Name() string {
+	if len(r.flaws) == 0 {
+		return Name
+	}
+	names := make([]string, len(r.flaws))
+	for i, f := range r.flaws {
+		names[i] = f.Name
+	}
+	return Name + " (" + strings.Join(names, ", ") + ")"
+}
 
 // Version names this implementation and the wazero engine under it.
 func (*Runner) Version() string {
@@ -182,6 +194,7 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 
 	st := newState(inv)
 	defer st.closeAll()
+	st.overrides = r.overrides()
 	if _, err := st.hostModule(rt).Instantiate(ctx); err != nil {
 		return runners.Result{}, fmt.Errorf("naive: instantiate host module: %w", err)
 	}

@@ -166,6 +166,8 @@ type state struct {
 	crash string
 	// epoch anchors the monotonic clock.
 	epoch time.Time
+	// overrides replace functions of the table for this run (flaws.go).
+	overrides map[string]hostFn
 }
 
 // newState grants the guest inv and, deliberately, much more.

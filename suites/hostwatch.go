@@ -1,0 +1,247 @@
+package suites
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wasicert/wasicert/fixtures"
+	"github.com/wasicert/wasicert/probes"
+	"github.com/wasicert/wasicert/runners"
+)
+
+// HostWatch measures, from the host, what the run costs it: the open file
+// descriptors and resident memory of the runtime's processes, sampled every
+// few milliseconds while the guest runs, and the host's realtime clock just
+// before and just after the run. The guest cannot forge any of it.
+//
+// The runtime's processes are those whose working directory is the run's
+// WorkDir (every out-of-process runner starts its runtime there, see
+// internal/process). When none is seen during the whole run the runtime is
+// embedded in this process, and this process is measured instead, from a
+// baseline taken before the run: other work of this process (concurrent
+// tests) adds noise, which is why the specs allow a margin.
+type HostWatch struct {
+	// Every is the sampling period; 0 means 5 ms.
+	Every time.Duration
+
+	// Before and After are the host's realtime clock around the run.
+	Before, After time.Time
+	// Embedded: no runtime process was found; this process was measured.
+	Embedded bool
+	// Processes is how many distinct runtime processes were seen.
+	Processes int
+	// Samples counts the samples that saw something to measure.
+	Samples int
+	// BaseFDs is the fewest open fds seen (out of process) or this
+	// process's count before the run (embedded); PeakFDs the most.
+	BaseFDs, PeakFDs int
+	// BaseRSS and PeakRSS are resident memory in bytes, likewise.
+	BaseRSS, PeakRSS int64
+}
+
+// FDGrowth is how many fds the peak is above the baseline.
+func (h *HostWatch) FDGrowth() int { return h.PeakFDs - h.BaseFDs }
+
+// RSSGrowth is how much resident memory the peak is above the baseline
+// (embedded), or the peak itself (out of process: the whole runtime).
+func (h *HostWatch) RSSGrowth() int64 {
+	if h.Embedded {
+		return h.PeakRSS - h.BaseRSS
+	}
+	return h.PeakRSS
+}
+
+// Act wraps run with the sampler.
+func (h *HostWatch) Act(st *Stage, run RunFunc) (RunFunc, error) {
+	every := h.Every
+	if every <= 0 {
+		every = 5 * time.Millisecond
+	}
+	return func(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+		dir, err := filepath.EvalSymlinks(inv.WorkDir)
+		if err != nil {
+			dir = inv.WorkDir
+		}
+		selfFDs, selfRSS := countFDs("self"), rssOf("self")
+		var (
+			mu                 sync.Mutex
+			seen               = map[string]bool{}
+			outMin, outMax     = -1, 0
+			outRSS             int64
+			selfMax, selfRSSMx = selfFDs, selfRSS
+			samples            int
+		)
+		sample := func() {
+			pids := processesIn(dir)
+			fds, rss := 0, int64(0)
+			for _, p := range pids {
+				fds += countFDs(p)
+				rss += rssOf(p)
+			}
+			sf, sr := countFDs("self"), rssOf("self")
+			mu.Lock()
+			defer mu.Unlock()
+			samples++
+			for _, p := range pids {
+				seen[p] = true
+			}
+			if len(pids) > 0 {
+				if outMin < 0 || fds < outMin {
+					outMin = fds
+				}
+				outMax, outRSS = max(outMax, fds), max(outRSS, rss)
+			}
+			selfMax, selfRSSMx = max(selfMax, sf), max(selfRSSMx, sr)
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					sample()
+				}
+			}
+		}()
+		h.Before = time.Now()
+		res, err := run(ctx, inv)
+		h.After = time.Now()
+		close(stop)
+		<-done
+		h.Processes, h.Samples = len(seen), samples
+		if len(seen) == 0 {
+			h.Embedded = true
+			h.BaseFDs, h.PeakFDs, h.BaseRSS, h.PeakRSS = selfFDs, selfMax, selfRSS, selfRSSMx
+		} else {
+			h.BaseFDs, h.PeakFDs, h.PeakRSS = outMin, outMax, outRSS
+		}
+		return res, err
+	}, nil
+}
+
+// processesIn lists the pids whose working directory is dir.
+func processesIn(dir string) []string {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := strconv.Itoa(os.Getpid())
+	var out []string
+	for _, e := range ents {
+		name := e.Name()
+		if name == self || name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		if cwd, err := os.Readlink("/proc/" + name + "/cwd"); err == nil && cwd == dir {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// countFDs counts /proc/<pid>/fd entries (0 when unreadable).
+func countFDs(pid string) int {
+	ents, err := os.ReadDir("/proc/" + pid + "/fd")
+	if err != nil {
+		return 0
+	}
+	return len(ents)
+}
+
+// rssOf reads VmRSS of /proc/<pid>/status in bytes (0 when unreadable).
+func rssOf(pid string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n << 10
+			}
+		}
+	}
+	return 0
+}
+
+// Rerun runs the invocation again after the main run, once per entry of
+// Args (argv[1:] each), with the plan's probe or Probe, for what one run
+// cannot show: that two runs differ, or an ending (a trap) that must not
+// cut the main run short. Canary sightings of every run count (they are
+// added to the main Result's).
+type Rerun struct {
+	Probe string
+	Args  [][]string
+	// Runs are the extra runs, in Args order.
+	Runs []RerunResult
+}
+
+// RerunResult is one extra run.
+type RerunResult struct {
+	Args   []string
+	Result runners.Result
+	Err    error
+	Lines  []probes.Line
+}
+
+// Line returns the run's first record for check.
+func (r RerunResult) Line(check string) (probes.Line, bool) {
+	for _, l := range r.Lines {
+		if l.Check == check {
+			return l, true
+		}
+	}
+	return probes.Line{}, false
+}
+
+// Act wraps run with the extra runs.
+func (r *Rerun) Act(st *Stage, run RunFunc) (RunFunc, error) {
+	var mod *runners.Module
+	if r.Probe != "" {
+		m, err := probes.Get(r.Probe)
+		if err != nil {
+			return nil, err
+		}
+		mod = &m
+	}
+	return func(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+		res, err := run(ctx, inv)
+		r.Runs = nil
+		for _, a := range r.Args {
+			again := inv
+			again.Args = append([]string{Argv0}, a...)
+			if mod != nil {
+				again.Module = *mod
+			}
+			rr, e := run(ctx, again)
+			lines, _ := probes.ParseLines(rr.Stdout)
+			r.Runs = append(r.Runs, RerunResult{Args: a, Result: rr, Err: e, Lines: lines})
+			res.Sightings = append(res.Sightings, rr.Sightings...)
+		}
+		return res, err
+	}, nil
+}
+
+// Prepare changes the fixture on the host before the run (timestamps no
+// fixtures.Tree entry can set). An error is the harness's own.
+type Prepare func(fx *fixtures.Fixture) error
+
+// Act runs the preparation.
+func (p Prepare) Act(st *Stage, run RunFunc) (RunFunc, error) {
+	if err := p(st.Fixture); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
