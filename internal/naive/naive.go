@@ -93,7 +93,10 @@ const Name = "naive"
 var cache = wazero.NewCompilationCache()
 
 // Runner is the naive runtime. The zero value is ready to use.
-type Runner struct{}
+type Runner struct {
+	// opts are a variant's extra weaknesses (NewVariant); zero for New().
+	opts Options
+}
 
 // New returns the naive runner. NOT A SANDBOX: for tests only.
 func New() *Runner { return &Runner{} }
@@ -101,7 +104,7 @@ func New() *Runner { return &Runner{} }
 var _ runners.Runner = (*Runner)(nil)
 
 // Name returns "naive".
-func (*Runner) Name() string { return Name }
+func (r *Runner) Name() string { return r.opts.name() }
 
 // Version names this implementation and the wazero engine under it.
 func (*Runner) Version() string {
@@ -181,6 +184,7 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	}
 
 	st := newState(inv)
+	st.vary(r.opts, inv)
 	defer st.closeAll()
 	if _, err := st.hostModule(rt).Instantiate(ctx); err != nil {
 		return runners.Result{}, fmt.Errorf("naive: instantiate host module: %w", err)
