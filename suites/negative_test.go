@@ -77,6 +77,10 @@ var wazeroBaseline = map[string]verdicts.Verdict{
 	"preopen.host-symlink-relative": verdicts.Escape,
 	"preopen.readonly-truncate":     verdicts.Escape,
 	"rights.reported":               verdicts.Fail,
+	// links-wazero.yaml
+	"link.follow-escape":      verdicts.Escape,
+	"link.rename-outside":     verdicts.Escape,
+	"rights.readonly-derived": verdicts.Escape,
 }
 
 // TestNegativeControls proves the specs fail for the right reason: each
@@ -100,6 +104,7 @@ func TestNegativeControls(t *testing.T) {
 		{weakened.ReadOnlyIgnored, map[string]verdicts.Verdict{
 			"preopen.readonly-write": verdicts.Escape, "preopen.readonly-create": verdicts.Escape,
 			"rights.fd-access": verdicts.Escape, "rights.reported": verdicts.Escape,
+			"link.crossperm": verdicts.Escape,
 		}},
 		{weakened.HostArgv0, map[string]verdicts.Verdict{
 			"args.exact": verdicts.Fail, "args.argv0-no-host-path": verdicts.Leak,
@@ -212,6 +217,9 @@ func TestEverySpecCanFail(t *testing.T) {
 		weakened.Wrap(base, weakened.ListenersDropped),
 		weakened.Wrap(base, weakened.ExitCodeLost),
 		weakened.OldShim(base),
+		naive.NewVariant(naive.Options{ShallowReadOnly: true}),
+		naive.NewVariant(naive.Options{RightsUnenforced: true}),
+		naive.NewVariant(naive.Options{NarrowDirRights: true}),
 	}
 	failedBy := map[string][]string{}
 	for _, r := range controls {
