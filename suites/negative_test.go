@@ -104,7 +104,6 @@ func TestNegativeControls(t *testing.T) {
 		{weakened.ReadOnlyIgnored, map[string]verdicts.Verdict{
 			"preopen.readonly-write": verdicts.Escape, "preopen.readonly-create": verdicts.Escape,
 			"rights.fd-access": verdicts.Escape, "rights.reported": verdicts.Escape,
-			"link.crossperm": verdicts.Escape,
 		}},
 		{weakened.HostArgv0, map[string]verdicts.Verdict{
 			"args.exact": verdicts.Fail, "args.argv0-no-host-path": verdicts.Leak,
