@@ -21,6 +21,14 @@ const (
 	OpEnv        = "env"
 	OpArgs       = "args"
 	OpFdstat     = "fdstat"
+	// fs.wasm, fs_links.c: named fds, rights, fd I/O
+	OpOpendir    = "opendir"
+	OpOpenFD     = "openfd"
+	OpSetRights  = "set-rights"
+	OpFDRead     = "fd-read"
+	OpFDWrite    = "fd-write"
+	OpFDTruncate = "fd-truncate"
+	OpFDRights   = "fdrights"
 
 	// sock.wasm
 	OpAccept   = "accept"
@@ -58,6 +66,7 @@ const (
 var Ops = []string{
 	OpPreopens, OpOpen, OpOpenRights, OpWrite, OpMkdir, OpRmdir, OpUnlink, OpSymlink, OpReadlink,
 	OpStat, OpRename, OpLink, OpLibcOpen, OpEnv, OpArgs, OpFdstat,
+	OpOpendir, OpOpenFD, OpSetRights, OpFDRead, OpFDWrite, OpFDTruncate, OpFDRights,
 	OpAccept, OpRecv, OpSend, OpShutdown, OpEcho,
 	OpClockRes, OpClockTime, OpClockMono, OpRandom, OpRandomAt, OpPollNone, OpPollRel, OpPollAbs,
 	OpPollFile, OpPollBadFD, OpSleeps, OpYield,

@@ -30,6 +30,7 @@ var upstreamHosts = []string{
 	"docs.wasmtime.dev",
 	"man7.org", // Linux man pages
 	"pubs.opengroup.org",
+	"webassembly.github.io", // the core WebAssembly spec
 }
 
 // outsideRefs are ways the docs once pointed at notes that are not in the

@@ -112,6 +112,7 @@ func (st *state) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 		if o, ok := st.overrides[f.name]; ok {
 			f.fn = o
 		}
+		f = st.variant(f)
 		results := []api.ValueType{i32}
 		if f.name == "proc_exit" {
 			results = nil
@@ -396,8 +397,9 @@ func (st *state) fdFdstatGet(_ context.Context, mod api.Module, p []uint64) errn
 		}
 	}
 	le.PutUint16(b[2:], e.fdflags)
-	le.PutUint64(b[8:], allRights) // WEAKNESS 3: everything, always
-	le.PutUint64(b[16:], allRights)
+	base, inheriting := st.rightsOf(e) // WEAKNESS 3: everything, always
+	le.PutUint64(b[8:], base)
+	le.PutUint64(b[16:], inheriting)
 	memOf(mod).put(uint32(p[1]), b)
 	return errSuccess
 }
@@ -687,6 +689,10 @@ func (st *state) pathOpen(_ context.Context, mod api.Module, p []uint64) errno {
 		return e
 	}
 	oflags, rights, fdflags := uint16(p[4]), p[5], uint16(p[7])
+	refused, honest := st.shallowOpen(p[0], oflags, rights)
+	if refused != errSuccess {
+		return refused
+	}
 	flag := os.O_RDONLY
 	switch r, w := rights&rightFdRead != 0, rights&rightFdWrite != 0; {
 	case r && w:
@@ -709,7 +715,11 @@ func (st *state) pathOpen(_ context.Context, mod api.Module, p []uint64) errno {
 	// read-write whenever the host allows it, so an fd asked for with FD_READ
 	// alone writes; the asked mode is the fallback (directories, files the
 	// host will not open for writing).
-	f, err := os.OpenFile(host, flag&^(os.O_RDONLY|os.O_WRONLY|os.O_RDWR)|os.O_RDWR, 0o644)
+	var f *os.File
+	err := os.ErrInvalid
+	if !honest { // a ShallowReadOnly variant's file of a read-only preopen
+		f, err = os.OpenFile(host, flag&^(os.O_RDONLY|os.O_WRONLY|os.O_RDWR)|os.O_RDWR, 0o644)
+	}
 	if err != nil {
 		f, err = os.OpenFile(host, flag, 0o644)
 	}
@@ -730,6 +740,9 @@ func (st *state) pathOpen(_ context.Context, mod api.Module, p []uint64) errno {
 }
 
 func (st *state) pathCreateDirectory(_ context.Context, mod api.Module, p []uint64) errno {
+	if e := st.shallowRefuse(p[0]); e != errSuccess {
+		return e
+	}
 	host, e := st.path(mod, p[0], p[1], p[2])
 	if e != errSuccess {
 		return e
@@ -738,6 +751,9 @@ func (st *state) pathCreateDirectory(_ context.Context, mod api.Module, p []uint
 }
 
 func (st *state) pathRemoveDirectory(_ context.Context, mod api.Module, p []uint64) errno {
+	if e := st.shallowRefuse(p[0]); e != errSuccess {
+		return e
+	}
 	host, e := st.path(mod, p[0], p[1], p[2])
 	if e != errSuccess {
 		return e
@@ -746,6 +762,9 @@ func (st *state) pathRemoveDirectory(_ context.Context, mod api.Module, p []uint
 }
 
 func (st *state) pathUnlinkFile(_ context.Context, mod api.Module, p []uint64) errno {
+	if e := st.shallowRefuse(p[0]); e != errSuccess {
+		return e
+	}
 	host, e := st.path(mod, p[0], p[1], p[2])
 	if e != errSuccess {
 		return e
@@ -755,6 +774,9 @@ func (st *state) pathUnlinkFile(_ context.Context, mod api.Module, p []uint64) e
 
 // pathSymlink stores any target string, absolute or escaping.
 func (st *state) pathSymlink(_ context.Context, mod api.Module, p []uint64) errno {
+	if e := st.shallowRefuse(p[2]); e != errSuccess { // the destination alone
+		return e
+	}
 	target := memOf(mod).str(uint32(p[0]), uint32(p[1]))
 	host, e := st.path(mod, p[2], p[3], p[4])
 	if e != errSuccess {
@@ -801,6 +823,9 @@ func (st *state) pathFilestatGet(_ context.Context, mod api.Module, p []uint64) 
 }
 
 func (st *state) pathFilestatSetTimes(_ context.Context, mod api.Module, p []uint64) errno {
+	if e := st.shallowRefuse(p[0]); e != errSuccess {
+		return e
+	}
 	host, e := st.path(mod, p[0], p[2], p[3])
 	if e != errSuccess {
 		return e
@@ -809,6 +834,9 @@ func (st *state) pathFilestatSetTimes(_ context.Context, mod api.Module, p []uin
 }
 
 func (st *state) pathRename(_ context.Context, mod api.Module, p []uint64) errno {
+	if e := st.shallowRefuse(p[3]); e != errSuccess { // the destination alone
+		return e
+	}
 	from, e := st.path(mod, p[0], p[1], p[2])
 	if e != errSuccess {
 		return e
@@ -822,6 +850,9 @@ func (st *state) pathRename(_ context.Context, mod api.Module, p []uint64) errno
 
 // pathLink ignores lookupflags: link(2) does not follow the source.
 func (st *state) pathLink(_ context.Context, mod api.Module, p []uint64) errno {
+	if e := st.shallowRefuse(p[4]); e != errSuccess { // the destination alone
+		return e
+	}
 	from, e := st.path(mod, p[0], p[2], p[3])
 	if e != errSuccess {
 		return e

@@ -96,6 +96,8 @@ var cache = wazero.NewCompilationCache()
 type Runner struct {
 	// flaws are deliberate mistakes on top of the weaknesses above (Flawed).
 	flaws []Flaw
+	// opts are a variant's extra weaknesses (NewVariant); zero for New().
+	opts Options
 }
 
 // New returns the naive runner. NOT A SANDBOX: for tests only.
@@ -105,14 +107,15 @@ var _ runners.Runner = (*Runner)(nil)
 
 // Name returns "naive".
 func (r *Runner) Name() string {
+	name := r.opts.name()
 	if len(r.flaws) == 0 {
-		return Name
+		return name
 	}
 	names := make([]string, len(r.flaws))
 	for i, f := range r.flaws {
 		names[i] = f.Name
 	}
-	return Name + " (" + strings.Join(names, ", ") + ")"
+	return name + " (" + strings.Join(names, ", ") + ")"
 }
 
 // Version names this implementation and the wazero engine under it.
@@ -193,6 +196,7 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	}
 
 	st := newState(inv)
+	st.vary(r.opts, inv)
 	defer st.closeAll()
 	st.overrides = r.overrides()
 	if _, err := st.hostModule(rt).Instantiate(ctx); err != nil {

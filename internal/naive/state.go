@@ -153,6 +153,9 @@ type entry struct {
 	preopen string
 	// fdflags are the WASI fdflags the fd was opened with.
 	fdflags uint16
+	// rights are what fd_fdstat_set_rights recorded (variants.go), nil
+	// until then.
+	rights *[2]uint64
 }
 
 // state is one run's WASI world. Host functions run on the guest's
@@ -168,6 +171,9 @@ type state struct {
 	epoch time.Time
 	// overrides replace functions of the table for this run (flaws.go).
 	overrides map[string]hostFn
+	// opts and roFds are a variant's (variants.go).
+	opts  Options
+	roFds map[uint32]bool
 }
 
 // newState grants the guest inv and, deliberately, much more.

@@ -5,6 +5,7 @@
  * See ../PROTOCOL.md for the ops and the records they print.
  */
 #include "probe.h"
+#include "fs_links.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -332,5 +333,13 @@ const op_t probe_ops[] = {
 	{"env", "", op_env},
 	{"args", "*", op_args},
 	{"fdstat", "D", op_fdstat},
+	/* fs_links.c */
+	{"opendir", "dss", op_opendir},
+	{"openfd", "dsas", op_openfd},
+	{"set-rights", "Dss", op_set_rights},
+	{"fd-read", "D", op_fd_read},
+	{"fd-write", "Ds", op_fd_write},
+	{"fd-truncate", "D", op_fd_truncate},
+	{"fdrights", "D", op_fdrights},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;

@@ -269,13 +269,37 @@ static void canon(const uint8_t *s, size_t len, const uint8_t **out, size_t *out
 	*out = s, *outlen = len;
 }
 
-/* resolve turns a <dir>/<fd> argument into an fd: "fd:N", else a preopen's
- * name (exactly, else after canon), else a bare decimal N. */
+static struct {
+	const char *name;
+	__wasi_fd_t fd;
+} aliases[MAX_ALIASES];
+static size_t naliases;
+
+void alias_add(const char *name, __wasi_fd_t fd) {
+	for (size_t i = 0; i < naliases; i++) {
+		if (strcmp(aliases[i].name, name) == 0) {
+			aliases[i].fd = fd;
+			return;
+		}
+	}
+	if (naliases < MAX_ALIASES)
+		aliases[naliases++].name = name, aliases[naliases - 1].fd = fd;
+}
+
+/* resolve turns a <dir>/<fd> argument into an fd: "fd:N", else a name
+ * given by alias_add, else a preopen's name (exactly, else after canon),
+ * else a bare decimal N. */
 static int resolve(arg_t *a) {
 	uint64_t n;
 	if (strncmp(a->str, "fd:", 3) == 0 && parse_u64(a->str + 3, &n) && n <= UINT32_MAX) {
 		a->fd = (__wasi_fd_t)n;
 		return 1;
+	}
+	for (size_t i = 0; i < naliases; i++) {
+		if (strcmp(aliases[i].name, a->str) == 0) {
+			a->fd = aliases[i].fd;
+			return 1;
+		}
 	}
 	scan_preopens();
 	size_t len = strlen(a->str);

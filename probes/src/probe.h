@@ -108,6 +108,12 @@ const char *filetype_name(unsigned type);
 /* sleep_ms sleeps with poll_oneoff on the monotonic clock. */
 __wasi_errno_t sleep_ms(uint32_t ms);
 
+/* alias_add names fd for later <dir>/<fd> arguments (opendir, openfd); a
+ * name is looked up before the preopens' names. At most MAX_ALIASES names;
+ * naming a name again renames it. */
+#define MAX_ALIASES 32
+void alias_add(const char *name, __wasi_fd_t fd);
+
 /* The most fds a scan looks at past stdio (preopens, find). */
 #define MAX_SCAN 64
 

@@ -91,7 +91,7 @@ func rightsPlan(fx *fixtures.Fixture, f runners.Features) suites.Plan {
 }
 
 func rightsSpecs() []suites.Spec {
-	return []suites.Spec{
+	return append([]suites.Spec{
 		{
 			ID: "rights.fd-access", Area: suites.AreaRights, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "An fd opened with FD_READ alone cannot write and one opened with FD_WRITE alone cannot read; asking a read-only preopen for FD_WRITE is refused or yields an fd that cannot write.",
@@ -102,7 +102,7 @@ func rightsSpecs() []suites.Spec {
 			Rule: "fd_fdstat_get reports no access right (FD_READ, FD_WRITE) that path_open was not asked for or that the directory's fs_rights_inheriting does not hand out.",
 			Ref:  refFdstat, Plan: rightsPlan, Judge: judgeRightsReported,
 		},
-	}
+	}, rightsDerivedSpecs()...)
 }
 
 // rightsRecord is one open-rights step's record, with the answer of its
