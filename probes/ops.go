@@ -22,6 +22,11 @@ const (
 	OpArgs       = "args"
 	OpFdstat     = "fdstat"
 
+	// fs.wasm, path traversal (src/fs_path.c)
+	OpOpenBytes  = "open-bytes"
+	OpOpenRepeat = "open-repeat"
+	OpOpenAt     = "open-at"
+
 	// sock.wasm
 	OpAccept   = "accept"
 	OpRecv     = "recv"
@@ -34,6 +39,7 @@ const (
 var Ops = []string{
 	OpPreopens, OpOpen, OpOpenRights, OpWrite, OpMkdir, OpRmdir, OpUnlink, OpSymlink, OpReadlink,
 	OpStat, OpRename, OpLink, OpLibcOpen, OpEnv, OpArgs, OpFdstat,
+	OpOpenBytes, OpOpenRepeat, OpOpenAt,
 	OpAccept, OpRecv, OpSend, OpShutdown, OpEcho,
 }
 

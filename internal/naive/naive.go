@@ -47,6 +47,9 @@
 //     WASMEDGE_PLUGIN_PATH, on the host.
 //  10. It claims FeatureSignal but swallows signals: RunWithSignal stops the
 //     guest and reports a clean exit 0.
+//  11-14. Path syntax (paths.go): a NUL byte ends a path, a backslash
+//     separates components, trailing slashes are dropped, and the empty
+//     path names the directory itself.
 //
 // Apart from those it tries to behave plausibly: all 46 preview-1 functions
 // are exported with wazero's own signatures (so every probe instantiates).
