@@ -153,18 +153,24 @@ void op_open_repeat(const step_t *s) {
 	free(path);
 }
 
-/* open-at: check dir path subpath follow. Opens path under dir (follow,
- * FD_READ, least rights) and then subpath under the fd it got, read as open
- * does. The record's calls begin with the second path_open (the one that
- * resolves subpath); when the first fails the record is that failure alone,
- * with call "setup". */
+/* The rights wasi-libc's openat() asks for only with write access. */
+#define WRITE_RIGHTS (__WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_ALLOCATE | \
+                      __WASI_RIGHTS_FD_FILESTAT_SET_SIZE)
+
+/* open-at: check dir path subpath follow. Opens path under dir (FD_READ
+ * plus every right dir can hand out but the write rights, as wasi-libc's
+ * openat(O_RDONLY) asks: the path_* rights of a dir fd are in its base) and
+ * then subpath under the fd it got, read as open does. The record's calls
+ * begin with the second path_open (the one that resolves subpath) and end
+ * with the first fd's fd_close; when the first path_open fails the record
+ * is that failure alone, with call "setup". */
 void op_open_at(const step_t *s) {
 	__wasi_fd_t dir = s->arg[0].fd, fd = 0;
 	uint32_t lookup = (uint32_t)s->arg[3].num;
 	__wasi_rights_t inh = inheriting_of(dir);
 	__wasi_errno_t err = (__wasi_errno_t)path_open_raw(
 		(int32_t)dir, (int32_t)lookup, (int32_t)(intptr_t)s->arg[1].str, (int32_t)strlen(s->arg[1].str), 0,
-		(int64_t)(__WASI_RIGHTS_FD_READ | (READ_EXTRA & inh)), (int64_t)inh, 0, (int32_t)(intptr_t)&fd);
+		(int64_t)(__WASI_RIGHTS_FD_READ | (inh & ~WRITE_RIGHTS)), (int64_t)inh, 0, (int32_t)(intptr_t)&fd);
 	if (err != __WASI_ERRNO_SUCCESS) {
 		emit(s, &(rec_t){.call = "setup", .err = err});
 		return;
