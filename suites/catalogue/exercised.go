@@ -13,7 +13,7 @@ import (
 // follow it. When the runtime refused to make the link, the following was
 // not exercised: the spec still passes, but says so in a note naming the
 // errno and the steps that went through the missing link, so a report
-// never reads a refusal to create as a refusal to follow (issue 10, item 5).
+// never reads a refusal to create as a refusal to follow.
 func noteUnmadeLinks(ev *suites.Evidence) suites.Judgement {
 	j := suites.Pass()
 	for _, st := range ev.Plan.Steps {

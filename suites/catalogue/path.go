@@ -333,8 +333,8 @@ func judgeLiteralNames(ev *suites.Evidence) suites.Judgement {
 	return j
 }
 
-// Windows device names (catalogue D.2 path_win_device_names; the
-// superscript digits are GHSA-c2f5's).
+// Windows device names, with the superscript digits of GHSA-c2f5 (the
+// names cap-std once let through).
 var winDeviceNames = []string{"CON", "NUL", "aux.txt", "COM1", "LPT1", "COM\u00b9", "LPT\u00b3", "CONIN$"}
 
 const deviceMarker = "DEVICE-NAME-MARKER"
