@@ -30,6 +30,11 @@ const (
 	OpFDTruncate = "fd-truncate"
 	OpFDRights   = "fdrights"
 
+	// fs.wasm, path traversal (src/fs_path.c)
+	OpOpenBytes  = "open-bytes"
+	OpOpenRepeat = "open-repeat"
+	OpOpenAt     = "open-at"
+
 	// sock.wasm
 	OpAccept   = "accept"
 	OpRecv     = "recv"
@@ -67,6 +72,7 @@ var Ops = []string{
 	OpPreopens, OpOpen, OpOpenRights, OpWrite, OpMkdir, OpRmdir, OpUnlink, OpSymlink, OpReadlink,
 	OpStat, OpRename, OpLink, OpLibcOpen, OpEnv, OpArgs, OpFdstat,
 	OpOpendir, OpOpenFD, OpSetRights, OpFDRead, OpFDWrite, OpFDTruncate, OpFDRights,
+	OpOpenBytes, OpOpenRepeat, OpOpenAt,
 	OpAccept, OpRecv, OpSend, OpShutdown, OpEcho,
 	OpClockRes, OpClockTime, OpClockMono, OpRandom, OpRandomAt, OpPollNone, OpPollRel, OpPollAbs,
 	OpPollFile, OpPollBadFD, OpSleeps, OpYield,

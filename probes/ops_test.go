@@ -27,7 +27,7 @@ func TestOpsMatchSources(t *testing.T) {
 	}
 	var documented []string
 	for _, sec := range strings.Split(string(doc), "\n#") {
-		if !regexp.MustCompile(`^## [a-z]+\.wasm ops\n`).MatchString(sec) {
+		if !regexp.MustCompile(`^## [a-z]+\.wasm ops( \([a-z ]+\))?\n`).MatchString(sec) {
 			continue
 		}
 		for _, m := range regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\|").FindAllStringSubmatch(sec, -1) {

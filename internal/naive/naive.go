@@ -47,6 +47,11 @@
 //     WASMEDGE_PLUGIN_PATH, on the host.
 //  10. It claims FeatureSignal but swallows signals: RunWithSignal stops the
 //     guest and reports a clean exit 0.
+//  11. A NUL byte ends a path, as in a host that copies it into a C string
+//     (paths.go, like 12 to 14).
+//  12. A backslash separates path components, as on Windows.
+//  13. Trailing slashes are dropped: "inside.txt/" opens the file.
+//  14. The empty path names the directory itself.
 //
 // Apart from those it tries to behave plausibly: all 46 preview-1 functions
 // are exported with wazero's own signatures (so every probe instantiates).

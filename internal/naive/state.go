@@ -232,12 +232,11 @@ func (st *state) add(e *entry) uint32 {
 
 // resolve is WEAKNESS 1: the guest's path is trusted. An absolute path is a
 // host path; any other is joined (and lexically cleaned, so ".." climbs out)
-// to the host directory behind dirfd. A trailing slash is kept so that the
-// OS still insists on a directory.
+// to the host directory behind dirfd, after weakPath (WEAKNESSES 11-14: cut
+// at NUL, backslashes as separators, trailing slashes dropped, "" is the
+// directory itself).
 func (st *state) resolve(dirfd uint32, p string) (string, errno) {
-	if p == "" {
-		return "", errNoent
-	}
+	p = weakPath(p)
 	if strings.HasPrefix(p, "/") {
 		return p, errSuccess
 	}
@@ -248,11 +247,7 @@ func (st *state) resolve(dirfd uint32, p string) (string, errno) {
 	case e.kind != kindDir:
 		return "", errNotdir
 	}
-	host := filepath.Join(e.host, p)
-	if strings.HasSuffix(p, "/") && !strings.HasSuffix(host, "/") {
-		host += "/"
-	}
-	return host, errSuccess
+	return filepath.Join(e.host, p), errSuccess
 }
 
 // guestMem wraps the guest's memory. Its accessors panic with errFault on an

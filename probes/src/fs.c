@@ -316,6 +316,11 @@ static void op_preopens(const step_t *s) {
 	}
 }
 
+/* Path traversal ops (fs_path.c). */
+void op_open_bytes(const step_t *s);
+void op_open_repeat(const step_t *s);
+void op_open_at(const step_t *s);
+
 const op_t probe_ops[] = {
 	{"preopens", "", op_preopens},
 	{"open", "dsfoa", op_open},
@@ -341,5 +346,9 @@ const op_t probe_ops[] = {
 	{"fd-write", "Ds", op_fd_write},
 	{"fd-truncate", "D", op_fd_truncate},
 	{"fdrights", "D", op_fdrights},
+	/* path traversal (fs_path.c) */
+	{"open-bytes", "dsfoa", op_open_bytes},
+	{"open-repeat", "dssns", op_open_repeat},
+	{"open-at", "dssf", op_open_at},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;
