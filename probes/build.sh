@@ -25,7 +25,7 @@ done
 
 # Module table: name, then the sources it is built from (the first decides how).
 modules='
-fs fs.c probe.c probe.h
+fs fs.c probe.c probe.h fs_symlink.c
 sock sock.c probe.c probe.h
 trap trap.wat
 spin spin.wat

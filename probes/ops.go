@@ -22,6 +22,10 @@ const (
 	OpArgs       = "args"
 	OpFdstat     = "fdstat"
 
+	// fs.wasm, symlink ops (src/fs_symlink.c)
+	OpLoopOpen    = "loop-open"
+	OpReadlinkBuf = "readlink-buf"
+
 	// sock.wasm
 	OpAccept   = "accept"
 	OpRecv     = "recv"
@@ -35,6 +39,7 @@ var Ops = []string{
 	OpPreopens, OpOpen, OpOpenRights, OpWrite, OpMkdir, OpRmdir, OpUnlink, OpSymlink, OpReadlink,
 	OpStat, OpRename, OpLink, OpLibcOpen, OpEnv, OpArgs, OpFdstat,
 	OpAccept, OpRecv, OpSend, OpShutdown, OpEcho,
+	OpLoopOpen, OpReadlinkBuf,
 }
 
 // The op names of records that an op prints for one of its calls rather
@@ -51,4 +56,7 @@ const (
 	LineSockSend        = "sock_send"
 	LineSockShutdown    = "sock_shutdown"
 	LineUsage           = "usage"
+	// LineLoopRead is loop-open's record of one read that differed from
+	// the expected bytes.
+	LineLoopRead = "loop-read"
 )

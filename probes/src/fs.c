@@ -315,6 +315,10 @@ static void op_preopens(const step_t *s) {
 	}
 }
 
+/* Symlink ops (fs_symlink.c). */
+void op_loop_open(const step_t *s);
+void op_readlink_buf(const step_t *s);
+
 const op_t probe_ops[] = {
 	{"preopens", "", op_preopens},
 	{"open", "dsfoa", op_open},
@@ -332,5 +336,7 @@ const op_t probe_ops[] = {
 	{"env", "", op_env},
 	{"args", "*", op_args},
 	{"fdstat", "D", op_fdstat},
+	{"loop-open", "dssnn", op_loop_open},
+	{"readlink-buf", "dsn", op_readlink_buf},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;
