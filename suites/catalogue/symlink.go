@@ -159,7 +159,7 @@ func symlinkSpecs() []suites.Spec {
 		},
 		{
 			ID: "symlink.readlink-host-path", Area: suites.AreaSymlink, Severity: suites.SeverityLeak, Level: suites.SHOULD,
-			Rule: "path_readlink of a host-planted link with an absolute target does not hand the guest the host path (RATIONALE.md), and path_readlink truncates to the buffer without writing past it.",
+			Rule: "path_readlink of a host-planted link with an absolute target does not hand the guest the host path (RATIONALE.md), and path_readlink never writes past the buffer (truncating to it, as wasi-testsuite's readlink test expects).",
 			Ref:  refReadlinkAbs, Refs: []string{refPathReadlink, refTestsuiteSrc},
 			Fixture: fixtures.Tree{fixtures.Symlink{Path: "sandbox/hostlink", Target: "{{root}}/outside/host-layout-5e1f/secret.txt"}},
 			Plan: func(fx *fixtures.Fixture, _ runners.Features) suites.Plan {
@@ -356,7 +356,8 @@ func judgeChains(ev *suites.Evidence) suites.Judgement {
 
 // judgeReadlink: a host path in readlink's answer is a leak (RATIONALE.md,
 // Symlinks); an answer longer than the buffer, guard bytes written past it,
-// or a relative link not read back (truncated to 4 bytes) fail.
+// or a relative link read back wrong fail; an error instead of truncating
+// to a short buffer is a conformance note.
 func judgeReadlink(ev *suites.Evidence) suites.Judgement {
 	j := suites.Pass()
 	fail := func(check, reason string) {
@@ -375,7 +376,12 @@ func judgeReadlink(ev *suites.Evidence) suites.Judgement {
 		}
 	}
 	for check, want := range map[string]string{"readlink.inside": "inside.txt", "readlink.inside-short": "insi"} {
-		if r, ok := ev.Line(check); ok && (!r.OK() || r.Data != want) {
+		r, ok := ev.Line(check)
+		switch {
+		case !ok:
+		case check == "readlink.inside-short" && !r.OK():
+			j.Notes = append(j.Notes, fmt.Sprintf("%s: path_readlink of inlink -> inside.txt into 4 bytes answered %s instead of truncating to %q (wasi-testsuite readlink)", check, r.Errno, want))
+		case !r.OK() || r.Data != want:
 			fail(check, fmt.Sprintf("path_readlink of inlink -> inside.txt gave %q (%s), want %q", r.Data, r.Errno, want))
 		}
 	}
