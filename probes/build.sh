@@ -25,7 +25,7 @@ done
 
 # Module table: name, then the sources it is built from (the first decides how).
 modules='
-fs fs.c fs_links.c fs_path.c probe.c probe.h fs_links.h
+fs fs.c fs_links.c fs_path.c fs_symlink.c probe.c probe.h fs_links.h
 sock sock.c probe.c probe.h
 trap trap.wat
 spin spin.wat

@@ -35,6 +35,10 @@ const (
 	OpOpenRepeat = "open-repeat"
 	OpOpenAt     = "open-at"
 
+	// fs.wasm, symlink ops (src/fs_symlink.c)
+	OpLoopOpen    = "loop-open"
+	OpReadlinkBuf = "readlink-buf"
+
 	// sock.wasm
 	OpAccept   = "accept"
 	OpRecv     = "recv"
@@ -77,6 +81,7 @@ var Ops = []string{
 	OpClockRes, OpClockTime, OpClockMono, OpRandom, OpRandomAt, OpPollNone, OpPollRel, OpPollAbs,
 	OpPollFile, OpPollBadFD, OpSleeps, OpYield,
 	OpFlood, OpFDExhaust, OpRenumberLoop, OpIovecs, OpReaddirPad, OpSetTimes, OpStatTimes, OpEdge,
+	OpLoopOpen, OpReadlinkBuf,
 }
 
 // The op names of records that an op prints for one of its calls rather
@@ -93,4 +98,7 @@ const (
 	LineSockSend        = "sock_send"
 	LineSockShutdown    = "sock_shutdown"
 	LineUsage           = "usage"
+	// LineLoopRead is loop-open's record of one read that differed from
+	// the expected bytes.
+	LineLoopRead = "loop-read"
 )

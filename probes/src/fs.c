@@ -320,6 +320,9 @@ static void op_preopens(const step_t *s) {
 void op_open_bytes(const step_t *s);
 void op_open_repeat(const step_t *s);
 void op_open_at(const step_t *s);
+/* Symlink ops (fs_symlink.c). */
+void op_loop_open(const step_t *s);
+void op_readlink_buf(const step_t *s);
 
 const op_t probe_ops[] = {
 	{"preopens", "", op_preopens},
@@ -350,5 +353,7 @@ const op_t probe_ops[] = {
 	{"open-bytes", "dsfoa", op_open_bytes},
 	{"open-repeat", "dssns", op_open_repeat},
 	{"open-at", "dssf", op_open_at},
+	{"loop-open", "dssnn", op_loop_open},
+	{"readlink-buf", "dsn", op_readlink_buf},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;
