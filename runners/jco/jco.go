@@ -37,6 +37,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +72,7 @@ type Runner struct {
 	jco         string // jco's CLI script
 	inst        string // the shim's instantiation.js (WASIShim)
 	cache       string // components by module sha256
+	script      string // the launcher
 	features    runners.Features
 	translating sync.Map // module sha256 -> *sync.Mutex
 }
@@ -88,8 +90,11 @@ func (r *Runner) CacheDir() string { return r.cache }
 // Open finds node ($WASICERT_NODE, else PATH) and the jco and preview2-shim
 // packages in <tools>/jco of the first tools directory that has both
 // (process.ToolsDirs). Either missing is "not installed" with the fix.
-func Open() (runners.Runner, error) {
-	dir, err := findPackages()
+func Open() (runners.Runner, error) { return openIn(process.ToolsDirs()) }
+
+// openIn is Open with the tools directories given.
+func openIn(tools []string) (runners.Runner, error) {
+	dir, err := findPackages(tools)
 	if err != nil {
 		return nil, fmt.Errorf("jco: %w", err)
 	}
@@ -113,6 +118,10 @@ func Open() (runners.Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jco: component cache: %w", err)
 	}
+	script, err := launcher()
+	if err != nil {
+		return nil, fmt.Errorf("jco: launcher: %w", err)
+	}
 	return &Runner{
 		version:    jv + " (preview2-shim " + sv + ")",
 		jcoVersion: jv,
@@ -120,22 +129,23 @@ func Open() (runners.Runner, error) {
 		jco:        filepath.Join(dir, jcoCLI),
 		inst:       filepath.Join(dir, shimInst),
 		cache:      cache,
+		script:     script,
 		// The adapter exports every preview-1 function, sock_* included.
 		features: runners.Features{runners.FeatureStdin, runners.FeatureSockImports},
 	}, nil
 }
 
 // findPackages returns the first <tools>/jco holding both packages.
-func findPackages() (string, error) {
+func findPackages(tools []string) (string, error) {
 	var tried []string
-	for _, t := range process.ToolsDirs() {
+	for _, t := range tools {
 		d := filepath.Join(t, "jco")
 		tried = append(tried, d)
 		if isFile(filepath.Join(d, jcoCLI)) && isFile(filepath.Join(d, shimInst)) {
 			return d, nil
 		}
 	}
-	return "", process.NotInstalled("@bytecodealliance/jco and @bytecodealliance/preview2-shim not found in %v (%s)", tried, installHint)
+	return "", process.NotInstalled("@bytecodealliance/jco and @bytecodealliance/preview2-shim not found in %s (%s)", strings.Join(tried, ", "), installHint)
 }
 
 func isFile(p string) bool {
@@ -165,15 +175,11 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (runners.Resul
 	if err != nil {
 		return runners.Result{}, err
 	}
-	script, err := launcher()
-	if err != nil {
-		return runners.Result{}, fmt.Errorf("jco: %w", err)
-	}
 	return process.RunJob(ctx, process.Launch{
 		Name: Name,
 		Path: r.node,
 		// Node's experimental-feature warnings stay off the guest's stderr.
-		Args: []string{"--no-warnings", script, r.inst, comp},
+		Args: []string{"--no-warnings", r.script, r.inst, comp},
 	}, inv)
 }
 
