@@ -13,8 +13,8 @@
 // The grant: the launcher builds a WASIShim with its sandbox configuration
 // (jco PR #1213, https://github.com/bytecodealliance/jco/pull/1213): the
 // invocation's preopens, env and args exactly, and the network off. It never
-// relies on the shim's defaults, which gave a guest the whole host
-// filesystem ("/" preopened) and process.env before preview2-shim 0.26.1
+// relies on the shim's defaults: they preopened the host's "/" before
+// preview2-shim 0.26.1 and still hand the guest process.env and process.argv
 // (https://github.com/bytecodealliance/jco/issues/466).
 //
 // Known, reported not hidden: preview2-shim has no read-only preopens, so
