@@ -19,7 +19,7 @@ include ci/runtimes/runtimes.mk
 
 # The runtimes `make test` runs the capability suite on: a missing one fails
 # the matrix, so a broken install cannot pass as "not installed".
-MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-confined,wazero-cli,wasmtime,wasmer,node,bun
+MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-confined,wazero-cli,wasmtime,wasmer,node,bun,jco
 
 .DEFAULT_GOAL := build
 .PHONY: build run test deps ginkgo vet unit race e2e matrix docs containerd bench bench-containers
