@@ -41,6 +41,9 @@ type Cell struct {
 	Expected bool `json:"expected,omitempty"`
 	// Errnos are the distinct errors the runtime answered, in call order.
 	Errnos []string `json:"errnos,omitempty"`
+	// Intermittent marks a cell whose known deviation does not show on
+	// every run (verdicts.Expectation.Intermittent).
+	Intermittent bool `json:"intermittent,omitempty"`
 	// Notes counts the record's conformance notes.
 	Notes  int    `json:"notes,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -61,6 +64,9 @@ func (m *Matrix) AddRuntime(name, status string, records []verdicts.Record) {
 	m.Runtimes = append(m.Runtimes, col)
 	for _, r := range records {
 		c := Cell{Verdict: r.Actual, Expected: r.Expectation != nil && r.Verdict == verdicts.ExpectedFailure, Notes: len(r.Notes), Reason: r.Reason}
+		if r.Expectation != nil && r.Expectation.Intermittent {
+			c.Intermittent = true
+		}
 		for _, call := range r.Calls {
 			if call.Outcome != "ok" && !slices.Contains(c.Errnos, call.Errno) {
 				c.Errnos = append(c.Errnos, call.Errno)
@@ -81,6 +87,9 @@ func (c Cell) String() string {
 	}
 	if c.Expected {
 		s += "\\*"
+	}
+	if c.Intermittent {
+		s += " (intermittent)"
 	}
 	if len(c.Errnos) > 0 && c.Verdict != verdicts.Skipped {
 		s += " (" + strings.Join(c.Errnos, ", ") + ")"
@@ -123,7 +132,7 @@ func (m *Matrix) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, ", fixtures on %s", m.Host.FixtureFS)
 	}
 	b.WriteString(". ")
-	b.WriteString("Cells: the verdict before expectations, then the errnos the runtime answered (non-success calls, in order). `\\*` marks a known deviation recorded in the runtime's expectations file.\n")
+	b.WriteString("Cells: the verdict before expectations, then the errnos the runtime answered (non-success calls, in order). `\\*` marks a known deviation recorded in the runtime's expectations file; (intermittent) one that shows on some runs only, kept as the deviation whatever one run showed.\n")
 	for _, r := range m.Runtimes {
 		if r.Status != "ran" {
 			fmt.Fprintf(&b, "\n- %s: %s", r.Name, r.Status)

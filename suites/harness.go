@@ -450,6 +450,8 @@ func applyExpectation(rec *verdicts.Record, exps map[string]verdicts.Expectation
 	rec.Expectation = &exp
 	uncovered := slices.DeleteFunc(slices.Clone(rec.Causes), func(c string) bool { return slices.Contains(exp.Covers, c) })
 	switch {
+	case rec.Actual == verdicts.Pass && exp.Intermittent:
+		rec.Notes = append(rec.Notes, fmt.Sprintf("the known intermittent %s did not show in this run (%s; %s)", exp.Verdict, exp.Reason, exp.Reference))
 	case rec.Actual == verdicts.Pass:
 		rec.Verdict = verdicts.UnexpectedPass
 		rec.Reason = fmt.Sprintf("expected %s (%s) but passed: remove the expectation (%s)", exp.Verdict, exp.Reason, exp.Reference)

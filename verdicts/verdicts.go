@@ -109,6 +109,12 @@ type Expectation struct {
 	// run whose verdict matches but that shows evidence outside Covers is
 	// a new deviation and fails: a second escape cannot hide behind a known one.
 	Covers []string `json:"covers" yaml:"covers"`
+	// Intermittent says the deviation does not show on every run (a crash
+	// that depends on timing, a race the runtime loses only sometimes): a
+	// run that passes is then a pass with a note, not an unexpected pass,
+	// and the committed findings keep the deviation. Measure how often it
+	// shows and say so in Reason.
+	Intermittent bool `json:"intermittent,omitempty" yaml:"intermittent,omitempty"`
 }
 
 // Record is the result of one spec on one runtime.

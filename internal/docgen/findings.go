@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/wasicert/wasicert/reports"
+	"github.com/wasicert/wasicert/suites/catalogue"
+	"github.com/wasicert/wasicert/verdicts"
 )
 
 // readMatrix reads a matrix.json written by `wasicert matrix` or by
@@ -39,7 +41,13 @@ func findings(run *reports.Matrix) *reports.Matrix {
 	for spec, row := range run.Cells {
 		m.Cells[spec] = map[string]reports.Cell{}
 		for rt, c := range row {
-			m.Cells[spec][rt] = reports.Cell{Verdict: c.Verdict, Expected: c.Expected, Errnos: slices.Clone(c.Errnos), Notes: c.Notes}
+			kept := reports.Cell{Verdict: c.Verdict, Expected: c.Expected, Errnos: slices.Clone(c.Errnos), Notes: c.Notes}
+			if c.Intermittent {
+				// A deviation that shows only on some runs is kept as
+				// the deviation, whatever this run showed.
+				kept = reports.Cell{Verdict: intermittentVerdict(rt, spec, c.Verdict), Expected: true, Intermittent: true}
+			}
+			m.Cells[spec][rt] = kept
 		}
 	}
 	return m
@@ -110,4 +118,14 @@ func show(c reports.Cell, ok bool) string {
 		return "no result"
 	}
 	return c.String()
+}
+
+// intermittentVerdict is the verdict of runtime's intermittent expectation
+// for spec (seen, when it cannot be read).
+func intermittentVerdict(runtime, spec string, seen verdicts.Verdict) verdicts.Verdict {
+	exps, err := catalogue.Expectations(runtime)
+	if e, ok := exps[spec]; err == nil && ok {
+		return e.Verdict
+	}
+	return seen
 }
