@@ -28,6 +28,15 @@ const (
 	OpSend     = "send"
 	OpShutdown = "shutdown"
 	OpEcho     = "echo"
+	// OpAcceptNB: sock_accept(listener, NONBLOCK) once, with no client.
+	OpAcceptNB = "accept-nb"
+	// OpPeek: sock_recv with RECV_PEEK, then plain, sock_send, sock_shutdown.
+	OpPeek = "peek"
+
+	// sockwasmedge.wasm and sockwamr.wasm (socket extensions)
+	OpExtConnect = "ext-connect"
+	OpExtListen  = "ext-listen"
+	OpExtBad     = "ext-bad"
 )
 
 // Ops lists every op, for checks against the sources.
@@ -35,6 +44,7 @@ var Ops = []string{
 	OpPreopens, OpOpen, OpOpenRights, OpWrite, OpMkdir, OpRmdir, OpUnlink, OpSymlink, OpReadlink,
 	OpStat, OpRename, OpLink, OpLibcOpen, OpEnv, OpArgs, OpFdstat,
 	OpAccept, OpRecv, OpSend, OpShutdown, OpEcho,
+	OpAcceptNB, OpPeek, OpExtConnect, OpExtListen, OpExtBad,
 }
 
 // The op names of records that an op prints for one of its calls rather
@@ -51,4 +61,9 @@ const (
 	LineSockSend        = "sock_send"
 	LineSockShutdown    = "sock_shutdown"
 	LineUsage           = "usage"
+	// Records of the peek op (sock.wasm).
+	LineSockRecvPeek       = "sock_recv_peek"
+	LineSockShutdownRDWR   = "sock_shutdown_rdwr"
+	LineSockRecvAfter      = "sock_recv_after"
+	LineSockShutdownStdout = "sock_shutdown_stdout"
 )

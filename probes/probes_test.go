@@ -510,7 +510,7 @@ func TestSockEcho(t *testing.T) {
 // ---- the Go API ------------------------------------------------------------
 
 func TestGet(t *testing.T) {
-	want := []string{"exit", "flood", "fs", "grow", "sock", "spin", "trap"}
+	want := []string{"exit", "flood", "fs", "grow", "sock", "sockwamr", "sockwasmedge", "spin", "trap"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}
