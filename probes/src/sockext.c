@@ -51,10 +51,36 @@ static void op_ext_connect(const step_t *s) {
 	(void)__wasi_fd_close(fd);
 }
 
-/* ext-listen: check ip port. Opens a socket, binds it to ip:port, listens,
- * and when that worked accepts one connection (blocking: the harness's
- * client connects while the run lasts). calls: sock_bind, sock_listen,
- * sock_accept; the first one reached is the escape. */
+/* handshake tells the harness's canary client the socket is (or would be)
+ * listening: it creates <check>.listened in dir, then waits, with the socket
+ * still open, until the client has knocked and made <check>.ack (at most
+ * 300 x 10 ms). A runtime that listens and answers the guest a refusal is
+ * still seen. */
+static void handshake(const step_t *s, __wasi_fd_t dir) {
+	char name[96];
+	size_t n = strlen(s->check);
+	if (n > sizeof name - 12)
+		return;
+	memcpy(name, s->check, n);
+	memcpy(name + n, ".listened", 10);
+	__wasi_fd_t fd;
+	if (__wasi_path_open(dir, 0, name, __WASI_OFLAGS_CREAT, __WASI_RIGHTS_FD_WRITE, 0, 0, &fd) != __WASI_ERRNO_SUCCESS)
+		return;
+	(void)__wasi_fd_close(fd);
+	memcpy(name + n, ".ack", 5);
+	for (int i = 0; i < 300; i++) {
+		__wasi_filestat_t st;
+		if (__wasi_path_filestat_get(dir, 0, name, &st) == __WASI_ERRNO_SUCCESS)
+			return;
+		sleep_ms(10);
+	}
+}
+
+/* ext-listen: check ip port dir. Opens a socket, binds it to ip:port,
+ * listens, and when that worked accepts one connection (blocking: the
+ * harness's client connects while the run lasts); when it did not, the
+ * handshake above. calls: sock_bind, sock_listen, sock_accept; the first
+ * one reached is the escape. */
 static void op_ext_listen(const step_t *s) {
 	uint8_t ip[4];
 	uint16_t port;
@@ -79,6 +105,8 @@ static void op_ext_listen(const step_t *s) {
 		calls[n++] = (call_t){"sock_accept", first, 0};
 		if (first == __WASI_ERRNO_SUCCESS)
 			(void)__wasi_fd_close(cfd);
+	} else {
+		handshake(s, s->arg[2].fd);
 	}
 	emit(s, &(rec_t){.call = calls[n - 1].call, .err = first, .has = HAS_FD, .fd = fd,
 	                 .calls = calls, .ncalls = n});
@@ -128,7 +156,7 @@ static void op_ext_bad(const step_t *s) {
 
 const op_t probe_ops[] = {
 	{"ext-connect", "sn", op_ext_connect},
-	{"ext-listen", "sn", op_ext_listen},
+	{"ext-listen", "snd", op_ext_listen},
 	{"ext-bad", "ssn", op_ext_bad},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;
