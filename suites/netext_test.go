@@ -44,7 +44,7 @@ func TestNetExtControls(t *testing.T) {
 				verdict verdicts.Verdict
 				cause   string
 			}{
-				"socket.ext-connect-ungranted":    {verdicts.Escape, "net:canary-listener"},
+				"socket.ext-connect-ungranted":     {verdicts.Escape, "net:canary-listener"},
 				"socket.ext-bind-listen-ungranted": {verdicts.Escape, "net:canary-client"},
 			}
 			if abi == netext.WasmEdge {

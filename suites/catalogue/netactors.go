@@ -222,4 +222,3 @@ func judgeNet(ev *suites.Evidence) suites.Judgement {
 	}
 	return j
 }
-
