@@ -62,6 +62,7 @@ const (
 	LineSockShutdown    = "sock_shutdown"
 	LineUsage           = "usage"
 	// Records of the peek op (sock.wasm).
+	LineFdstatSetFlags     = "fd_fdstat_set_flags"
 	LineSockRecvPeek       = "sock_recv_peek"
 	LineSockShutdownRDWR   = "sock_shutdown_rdwr"
 	LineSockRecvAfter      = "sock_recv_after"

@@ -134,13 +134,20 @@ static void op_echo(const step_t *s) {
 
 /* ---- item 4 conformance: sock_accept NONBLOCK, RECV_PEEK, shutdown ---- */
 
-/* accept-nb: check. sock_accept(listener, NONBLOCK) once, with no client. */
+/* accept-nb: check. Makes the listener non-blocking with
+ * fd_fdstat_set_flags(NONBLOCK), then, when that worked, sock_accept(listener,
+ * NONBLOCK) once, with no client. (sock_accept's own fdflags are the NEW
+ * fd's, as accept4's; whether the call blocks is the listener's.) */
 static void op_accept_nb(const step_t *s) {
 	__wasi_fd_t lfd = 0, cfd = 0;
 	__wasi_errno_t err;
 	find_socket(s, &lfd, &err);
 	if (err != __WASI_ERRNO_SUCCESS)
 		return;
+	err = __wasi_fd_fdstat_set_flags(lfd, __WASI_FDFLAGS_NONBLOCK);
+	emit(s, &(rec_t){.op = "fd_fdstat_set_flags", .err = err, .has = HAS_FD, .fd = lfd});
+	if (err != __WASI_ERRNO_SUCCESS)
+		return; /* a blocking listener would wait for a client forever */
 	err = __wasi_sock_accept(lfd, __WASI_FDFLAGS_NONBLOCK, &cfd);
 	emit(s, &(rec_t){.op = "sock_accept", .err = err, .has = err ? 0 : HAS_FD, .fd = cfd});
 	if (err == __WASI_ERRNO_SUCCESS)
