@@ -44,6 +44,9 @@ const (
 // that links one claims its feature, so the probe module importing it
 // instantiates (capability-catalogue.md C.7).
 const (
+	// FeatureSockExt: the runtime links a socket extension, and claims
+	// which one with FeatureSockExtWasmEdge or FeatureSockExtWAMR.
+	FeatureSockExt Feature = "sock-ext"
 	// FeatureSockExtWasmEdge: WasmEdge's sock_open(af, type, *fd),
 	// sock_bind/sock_connect(fd, *address, port), sock_listen(fd, backlog),
 	// sock_accept(fd, *fd) and sock_getaddrinfo, the ABI of the

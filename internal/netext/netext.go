@@ -115,7 +115,7 @@ func (r *runner) Name() string {
 func (r *runner) Version() string { return r.inner.Version() }
 
 func (r *runner) Features() runners.Features {
-	fs := runners.Features{runners.FeatureReadOnlyPreopen, runners.FeatureStdin}
+	fs := runners.Features{runners.FeatureReadOnlyPreopen, runners.FeatureStdin, runners.FeatureSockExt}
 	if r.abi == WasmEdge {
 		fs = append(fs, runners.FeatureSockExtWasmEdge)
 	} else {

@@ -70,6 +70,7 @@ func socketSpecs() []suites.Spec {
 // ambient network authority of the socket extensions (item 3).
 func socketSpecs2() []suites.Spec {
 	listener := []runners.Feature{runners.FeatureSockImports, runners.FeaturePreopenedSockets}
+	sockExt := []runners.Feature{runners.FeatureSockExt}
 	return []suites.Spec{
 		{
 			ID: "socket.accept-nonblock", Area: suites.AreaSocket, Severity: suites.SeverityConformance, Level: suites.MUST,
@@ -107,35 +108,35 @@ func socketSpecs2() []suites.Spec {
 		{
 			ID: "socket.ext-connect-ungranted", Area: suites.AreaSocket, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "A runtime that links a socket extension (WasmEdge's or WAMR's sock_open/sock_connect) refuses a connect nobody granted: no connection reaches the harness's canary listener on 127.0.0.1.",
-			Ref:  refWasmEdgeSock, Refs: []string{refWAMRSock, refWasmEdgeACL}, Accept: extRefusals,
+			Ref:  refWasmEdgeSock, Refs: []string{refWAMRSock, refWasmEdgeACL}, Accept: extRefusals, Requires: sockExt,
 			Plan: func(_ *fixtures.Fixture, fs runners.Features) suites.Plan {
 				return suites.Plan{Probe: extProbe(fs), Steps: []suites.Step{
 					step(probes.OpExtConnect, "connect.canary", suites.Refuse, ipOf("canary"), portOf("canary")),
-				}, Actors: []suites.Actor{needsSockExt{}, &canaryListener{Name: "canary"}}}
+				}, Actors: []suites.Actor{&canaryListener{Name: "canary"}}}
 			},
 			Judge: judgeNet,
 		},
 		{
 			ID: "socket.ext-bind-listen-ungranted", Area: suites.AreaSocket, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "A runtime that links a socket extension refuses to bind and listen on a host address nobody granted: the harness's canary client finds nothing listening on the port the guest tried.",
-			Ref:  refWasmEdgeSock, Refs: []string{refWAMRSock, refWasmEdgeACL}, Accept: extRefusals,
+			Ref:  refWasmEdgeSock, Refs: []string{refWAMRSock, refWasmEdgeACL}, Accept: extRefusals, Requires: sockExt,
 			Plan: func(fx *fixtures.Fixture, fs runners.Features) suites.Plan {
 				return suites.Plan{Probe: extProbe(fs), Preopens: sandboxOnly(fx), Steps: []suites.Step{
 					step(probes.OpExtListen, "listen.canary", suites.Refuse, ipOf("probe"), portOf("probe"), guestSandbox),
-				}, Actors: []suites.Actor{needsSockExt{}, &canaryClient{Name: "probe", Mark: fx.Path("sandbox/listen.canary")}}}
+				}, Actors: []suites.Actor{&canaryClient{Name: "probe", Mark: fx.Path("sandbox/listen.canary")}}}
 			},
 			Judge: judgeNet,
 		},
 		{
 			ID: "socket.ext-addr-pool", Area: suites.AreaSocket, Severity: suites.SeverityEscape, Level: suites.MUST,
 			Rule: "A runtime whose socket extension takes an address allow-list (WAMR --addr-pool) connects inside it and refuses a connect or a bind outside it: granted 127.0.0.2/32, nothing reaches the canary listener or the canary port on 127.0.0.1.",
-			Ref:  refWAMRSock, Accept: extRefusals, Requires: []runners.Feature{runners.FeatureAddrPool},
+			Ref:  refWAMRSock, Accept: extRefusals, Requires: []runners.Feature{runners.FeatureSockExt, runners.FeatureAddrPool},
 			Plan: func(fx *fixtures.Fixture, fs runners.Features) suites.Plan {
 				return suites.Plan{Probe: extProbe(fs), Preopens: sandboxOnly(fx), Steps: []suites.Step{
 					step(probes.OpExtConnect, "pool.inside", suites.Succeed, ipOf("granted"), portOf("granted")),
 					step(probes.OpExtConnect, "pool.connect-outside", suites.Refuse, ipOf("canary"), portOf("canary")),
 					step(probes.OpExtListen, "pool.listen-outside", suites.Refuse, ipOf("probe"), portOf("probe"), guestSandbox),
-				}, Actors: []suites.Actor{needsSockExt{}, addrPool{"127.0.0.2/32"},
+				}, Actors: []suites.Actor{addrPool{"127.0.0.2/32"},
 					&canaryListener{Name: "granted", Host: "127.0.0.2", Granted: true},
 					&canaryListener{Name: "canary"}, &canaryClient{Name: "probe", Mark: fx.Path("sandbox/pool.listen-outside")}}}
 			},
@@ -145,7 +146,7 @@ func socketSpecs2() []suites.Spec {
 			ID: "socket.ext-bad-args", Area: suites.AreaSocket, Severity: suites.SeverityDoS, Level: suites.MUST,
 			Rule: "A socket extension answers bad fds, out-of-bounds address and result pointers and an oversized name-resolution count with an error (an oversized count may also succeed within bounds), and the runtime keeps answering.",
 			Ref:  refWasmEdgeSock, Refs: []string{refWAMRSock, "https://github.com/bytecodealliance/wasm-micro-runtime/issues/4611"},
-			Accept: extBadErrnos,
+			Accept: extBadErrnos, Requires: sockExt,
 			Plan: func(_ *fixtures.Fixture, fs runners.Features) suites.Plan {
 				kinds := []string{"connect-badfd", "bind-badfd", "listen-badfd", "accept-badfd"}
 				if !fs.Has(runners.FeatureSockExtWAMR) || fs.Has(runners.FeatureSockExtWasmEdge) {
@@ -160,7 +161,7 @@ func socketSpecs2() []suites.Spec {
 				steps = append(steps,
 					step(probes.OpExtBad, "bad.resolve-huge", suites.Tolerate, "resolve-huge", ipOf("canary"), portOf("canary")),
 					step(probes.OpExtBad, "bad.alive", suites.Works, "alive", ipOf("canary"), portOf("canary")))
-				return suites.Plan{Probe: extProbe(fs), Steps: steps, Actors: []suites.Actor{needsSockExt{}, &canaryListener{Name: "canary"}}}
+				return suites.Plan{Probe: extProbe(fs), Steps: steps, Actors: []suites.Actor{&canaryListener{Name: "canary"}}}
 			},
 			Judge: judgeNet,
 		},
@@ -183,7 +184,7 @@ var extRefusals = []string{"ACCES", "PERM", "NOTCAPABLE"}
 var extBadErrnos = []string{"BADF", "FAULT", "INVAL", "NOTSOCK", "ACCES", "PERM", "NOTCAPABLE", "ADDRNOTAVAIL"}
 
 // extProbe is the probe module for the extension the runtime links
-// (sockwasmedge where it claims none, for the skip's sake).
+// (sockwasmedge unless it links WAMR's alone).
 func extProbe(fs runners.Features) string {
 	if fs.Has(runners.FeatureSockExtWAMR) && !fs.Has(runners.FeatureSockExtWasmEdge) {
 		return "sockwamr"
