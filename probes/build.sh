@@ -27,6 +27,8 @@ done
 modules='
 fs fs.c fs_links.c fs_path.c fs_symlink.c probe.c probe.h fs_links.h
 sock sock.c probe.c probe.h
+sockwasmedge sockext.c sockext_wasmedge.c probe.c probe.h sockext.h
+sockwamr sockext.c sockext_wamr.c probe.c probe.h sockext.h
 trap trap.wat
 spin spin.wat
 flood flood.wat

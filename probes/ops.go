@@ -69,6 +69,15 @@ const (
 	OpSetTimes     = "set-times"
 	OpStatTimes    = "stat-times"
 	OpEdge         = "edge"
+	// OpAcceptNB: sock_accept(listener, NONBLOCK) once, with no client.
+	OpAcceptNB = "accept-nb"
+	// OpPeek: sock_recv with RECV_PEEK, then plain, sock_send, sock_shutdown.
+	OpPeek = "peek"
+
+	// sockwasmedge.wasm and sockwamr.wasm (socket extensions)
+	OpExtConnect = "ext-connect"
+	OpExtListen  = "ext-listen"
+	OpExtBad     = "ext-bad"
 )
 
 // Ops lists every op, for checks against the sources.
@@ -82,6 +91,7 @@ var Ops = []string{
 	OpPollFile, OpPollBadFD, OpSleeps, OpYield,
 	OpFlood, OpFDExhaust, OpRenumberLoop, OpIovecs, OpReaddirPad, OpSetTimes, OpStatTimes, OpEdge,
 	OpLoopOpen, OpReadlinkBuf,
+	OpAcceptNB, OpPeek, OpExtConnect, OpExtListen, OpExtBad,
 }
 
 // The op names of records that an op prints for one of its calls rather
@@ -101,4 +111,10 @@ const (
 	// LineLoopRead is loop-open's record of one read that differed from
 	// the expected bytes.
 	LineLoopRead = "loop-read"
+	// Records of the peek op (sock.wasm).
+	LineFdstatSetFlags     = "fd_fdstat_set_flags"
+	LineSockRecvPeek       = "sock_recv_peek"
+	LineSockShutdownRDWR   = "sock_shutdown_rdwr"
+	LineSockRecvAfter      = "sock_recv_after"
+	LineSockShutdownStdout = "sock_shutdown_stdout"
 )

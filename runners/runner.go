@@ -39,6 +39,30 @@ const (
 	FeatureStdin Feature = "stdin"
 )
 
+// Socket extensions beyond preview 1: functions some runtimes add to
+// wasi_snapshot_preview1 that create, bind and connect sockets. A runtime
+// that links one claims its feature, so the probe module importing it
+// instantiates (capability-catalogue.md C.7).
+const (
+	// FeatureSockExt: the runtime links a socket extension, and claims
+	// which one with FeatureSockExtWasmEdge or FeatureSockExtWAMR.
+	FeatureSockExt Feature = "sock-ext"
+	// FeatureSockExtWasmEdge: WasmEdge's sock_open(af, type, *fd),
+	// sock_bind/sock_connect(fd, *address, port), sock_listen(fd, backlog),
+	// sock_accept(fd, *fd) and sock_getaddrinfo, the ABI of the
+	// wasmedge_wasi_socket crate (lib/host/wasi/wasifunc.cpp, the V1 set).
+	FeatureSockExtWasmEdge Feature = "sock-ext-wasmedge"
+	// FeatureSockExtWAMR: WAMR's lib-socket functions, sock_open(poolfd, af,
+	// type, *fd), sock_bind/sock_connect(fd, *__wasi_addr_t),
+	// sock_listen(fd, backlog), sock_addr_resolve
+	// (core/iwasm/libraries/lib-socket/inc/wasi_socket_ext.h).
+	FeatureSockExtWAMR Feature = "sock-ext-wamr"
+	// FeatureAddrPool: the runtime restricts its socket extension to an
+	// allow-list of addresses (WAMR's --addr-pool) and honours
+	// Invocation.AddrPool.
+	FeatureAddrPool Feature = "addr-pool"
+)
+
 // Features is the set of features a runtime claims.
 type Features []Feature
 
@@ -89,6 +113,11 @@ type Invocation struct {
 	Stdin []byte
 	// Listeners are preopened after the directories, in order.
 	Listeners []Listener
+	// AddrPool, on a runtime with FeatureAddrPool, is the allow-list of
+	// addresses (CIDR, e.g. "127.0.0.2/32") its socket extension may bind
+	// and connect to, as WAMR's --addr-pool; empty grants none. Runtimes
+	// without the feature ignore it.
+	AddrPool []string
 	// Timeout bounds the run; a guest still running then is cut off and
 	// the Result ends in EndedTimeout. Zero means DefaultTimeout.
 	Timeout time.Duration

@@ -132,11 +132,112 @@ static void op_echo(const step_t *s) {
 	(void)__wasi_fd_close(cfd);
 }
 
+/* ---- item 4 conformance: sock_accept NONBLOCK, RECV_PEEK, shutdown ---- */
+
+/* accept-nb: check. Makes the listener non-blocking with
+ * fd_fdstat_set_flags(NONBLOCK), then, when that worked, sock_accept(listener,
+ * NONBLOCK) once, with no client. (sock_accept's own fdflags are the NEW
+ * fd's, as accept4's; whether the call blocks is the listener's.) */
+static void op_accept_nb(const step_t *s) {
+	__wasi_fd_t lfd = 0, cfd = 0;
+	__wasi_errno_t err;
+	find_socket(s, &lfd, &err);
+	if (err != __WASI_ERRNO_SUCCESS)
+		return;
+	err = __wasi_fd_fdstat_set_flags(lfd, __WASI_FDFLAGS_NONBLOCK);
+	emit(s, &(rec_t){.op = "fd_fdstat_set_flags", .err = err, .has = HAS_FD, .fd = lfd});
+	if (err != __WASI_ERRNO_SUCCESS)
+		return; /* a blocking listener would wait for a client forever */
+	err = __wasi_sock_accept(lfd, __WASI_FDFLAGS_NONBLOCK, &cfd);
+	emit(s, &(rec_t){.op = "sock_accept", .err = err, .has = err ? 0 : HAS_FD, .fd = cfd});
+	if (err == __WASI_ERRNO_SUCCESS)
+		(void)__wasi_fd_close(cfd);
+}
+
+/* recv_wait calls sock_recv with flags until it answers something other
+ * than AGAIN, at most tries times, 10 ms apart; *calls counts the calls. */
+static __wasi_errno_t recv_wait(__wasi_fd_t fd, __wasi_riflags_t flags, uint32_t tries,
+                                uint8_t *into, size_t cap, __wasi_size_t *n, uint32_t *calls) {
+	__wasi_errno_t err;
+	*calls = 0;
+	for (;;) {
+		__wasi_iovec_t iov = {into, cap};
+		__wasi_roflags_t ro;
+		*n = 0;
+		err = __wasi_sock_recv(fd, &iov, 1, flags, n, &ro);
+		++*calls;
+		if (err != __WASI_ERRNO_AGAIN || *calls >= tries)
+			break;
+		sleep_ms(10);
+	}
+	if (err != __WASI_ERRNO_SUCCESS || *n > cap)
+		*n = 0;
+	return err;
+}
+
+/* peek: check tries. Accepts one client, then: sock_recv(RECV_PEEK), a
+ * plain sock_recv, sock_send of what it got, sock_shutdown(WR),
+ * sock_shutdown(RD|WR), one more sock_recv, sock_shutdown on fd 1. */
+static void op_peek(const step_t *s) {
+	static uint8_t peeked[64], got[64];
+	uint32_t tries = (uint32_t)s->arg[0].num, calls = 0;
+	__wasi_fd_t lfd = 0, cfd = 0;
+	__wasi_errno_t err;
+	__wasi_size_t np = 0, n = 0;
+
+	find_socket(s, &lfd, &err);
+	if (err != __WASI_ERRNO_SUCCESS)
+		return;
+	for (;;) {
+		err = __wasi_sock_accept(lfd, __WASI_FDFLAGS_NONBLOCK, &cfd);
+		if (++calls >= tries || err != __WASI_ERRNO_AGAIN)
+			break;
+		sleep_ms(10);
+	}
+	emit(s, &(rec_t){.op = "sock_accept", .err = err, .has = HAS_COUNT | (err ? 0 : HAS_FD),
+	                 .count = calls, .fd = cfd});
+	if (err != __WASI_ERRNO_SUCCESS)
+		return;
+
+	err = recv_wait(cfd, __WASI_RIFLAGS_RECV_PEEK, tries, peeked, sizeof peeked, &np, &calls);
+	emit(s, &(rec_t){.op = "sock_recv_peek", .err = err, .has = HAS_FD | HAS_COUNT | HAS_DATA,
+	                 .fd = cfd, .count = calls, .data = peeked, .len = np});
+	err = recv_wait(cfd, 0, tries, got, sizeof got, &n, &calls);
+	emit(s, &(rec_t){.op = "sock_recv", .err = err, .has = HAS_FD | HAS_COUNT | HAS_DATA,
+	                 .fd = cfd, .count = calls, .data = got, .len = n});
+	if (err == __WASI_ERRNO_SUCCESS && n > 0) {
+		__wasi_ciovec_t iov = {got, n};
+		__wasi_size_t sent = 0;
+		err = __wasi_sock_send(cfd, &iov, 1, 0, &sent);
+		emit(s, &(rec_t){.op = "sock_send", .err = err, .has = HAS_FD | HAS_SIZE, .fd = cfd, .size = sent});
+	}
+	emit(s, &(rec_t){.op = "sock_shutdown", .err = __wasi_sock_shutdown(cfd, __WASI_SDFLAGS_WR),
+	                 .has = HAS_FD, .fd = cfd});
+	emit(s, &(rec_t){.op = "sock_shutdown_rdwr",
+	                 .err = __wasi_sock_shutdown(cfd, __WASI_SDFLAGS_RD | __WASI_SDFLAGS_WR),
+	                 .has = HAS_FD, .fd = cfd});
+	{
+		__wasi_iovec_t iov = {got, sizeof got};
+		__wasi_roflags_t ro;
+		n = 0;
+		err = __wasi_sock_recv(cfd, &iov, 1, 0, &n, &ro);
+		if (err != __WASI_ERRNO_SUCCESS || n > sizeof got)
+			n = 0;
+		emit(s, &(rec_t){.op = "sock_recv_after", .err = err, .has = HAS_FD | HAS_DATA,
+		                 .fd = cfd, .data = got, .len = n});
+	}
+	emit(s, &(rec_t){.op = "sock_shutdown_stdout",
+	                 .err = __wasi_sock_shutdown(1, __WASI_SDFLAGS_RD | __WASI_SDFLAGS_WR)});
+	(void)__wasi_fd_close(cfd);
+}
+
 const op_t probe_ops[] = {
 	{"accept", "D", op_accept},
 	{"recv", "D", op_recv},
 	{"send", "D", op_send},
 	{"shutdown", "D", op_shutdown},
 	{"echo", "n", op_echo},
+	{"accept-nb", "", op_accept_nb},
+	{"peek", "n", op_peek},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;

@@ -102,6 +102,11 @@ type Options struct {
 	// down to whole 64 KiB pages; zero means DefaultMemoryLimit. At most
 	// 4 GiB.
 	MemoryLimit int64
+	// HostFunctions, when set, adds functions to the guest's
+	// wasi_snapshot_preview1 beside wazero's own, replacing any of the same
+	// name: how internal/netext grafts a socket extension onto wazero for
+	// the suite's negative controls. The runner gets an engine of its own.
+	HostFunctions func(wazero.HostModuleBuilder)
 }
 
 // New returns a wazero Runner. It fails only when the on-disk compilation
@@ -127,10 +132,10 @@ func New(opts Options) (runners.Runner, error) {
 		}
 		r = &runner{name: "wazero", kind: kind, eng: &engines[0], config: wazero.NewRuntimeConfig}
 	}
-	if pages != defaultPages {
+	if pages != defaultPages || opts.HostFunctions != nil {
 		// A runtime of its own, with a compilation cache of its own: the
-		// shared ones are for the default bound.
-		r.eng = &engine{pages: pages, ownCache: true}
+		// shared ones are for the default bound and wazero's own WASI.
+		r.eng = &engine{pages: pages, ownCache: true, extend: opts.HostFunctions}
 	}
 	return r, nil
 }
@@ -501,6 +506,8 @@ type engine struct {
 	// engine has a compilation cache of its own, not the shared one.
 	pages    uint32
 	ownCache bool
+	// extend adds host functions to wasi_snapshot_preview1 (Options.HostFunctions).
+	extend func(wazero.HostModuleBuilder)
 
 	once sync.Once
 	rt   wazero.Runtime
@@ -535,7 +542,12 @@ func (e *engine) runtime(config func() wazero.RuntimeConfig) (wazero.Runtime, er
 		}
 		ctx := context.Background()
 		rt := wazero.NewRuntimeWithConfig(ctx, config().WithCompilationCache(cache).WithCloseOnContextDone(true).WithMemoryLimitPages(pages))
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		b := rt.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
+		wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
+		if e.extend != nil {
+			e.extend(b)
+		}
+		if _, err := b.Instantiate(ctx); err != nil {
 			e.err = fmt.Errorf("wazero: link wasi_snapshot_preview1: %w", err)
 			return
 		}

@@ -63,6 +63,7 @@ func All() []suites.Spec {
 	all = append(all, argsSpecs()...)
 	all = append(all, clockSpecs()...)
 	all = append(all, socketSpecs()...)
+	all = append(all, socketSpecs2()...)
 	all = append(all, exitSpecs()...)
 	all = append(all, stdioSpecs()...)
 	all = append(all, resourceSpecs()...)
