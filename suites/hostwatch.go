@@ -23,8 +23,10 @@ import (
 // WorkDir (every out-of-process runner starts its runtime there, see
 // internal/process). When none is seen during the whole run the runtime is
 // embedded in this process, and this process is measured instead, from a
-// baseline taken before the run: other work of this process (concurrent
-// tests) adds noise, which is why the specs allow a margin.
+// baseline taken before the run: its fds open on the run's fixture (other
+// work of this process, concurrent runs included, uses other files), and
+// its resident memory, where other work adds noise, which is why the specs
+// allow a margin.
 type HostWatch struct {
 	// Every is the sampling period; 0 means 5 ms.
 	Every time.Duration
@@ -67,7 +69,10 @@ func (h *HostWatch) Act(st *Stage, run RunFunc) (RunFunc, error) {
 		if err != nil {
 			dir = inv.WorkDir
 		}
-		selfFDs, selfRSS := countFDs("self"), rssOf("self")
+		// Embedded, this process is shared with the harness and other
+		// runs: only its fds open on this run's fixture are the guest's.
+		under := st.Fixture.Root
+		selfFDs, selfRSS := countFDsUnder("self", under), rssOf("self")
 		var (
 			mu                 sync.Mutex
 			seen               = map[string]bool{}
@@ -83,7 +88,7 @@ func (h *HostWatch) Act(st *Stage, run RunFunc) (RunFunc, error) {
 				fds += countFDs(p)
 				rss += rssOf(p)
 			}
-			sf, sr := countFDs("self"), rssOf("self")
+			sf, sr := countFDsUnder("self", under), rssOf("self")
 			mu.Lock()
 			defer mu.Unlock()
 			samples++
@@ -156,6 +161,22 @@ func countFDs(pid string) int {
 		return 0
 	}
 	return len(ents)
+}
+
+// countFDsUnder counts the fds of pid open on a file under root.
+func countFDsUnder(pid, root string) int {
+	dir := "/proc/" + pid + "/fd"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		if t, err := os.Readlink(dir + "/" + e.Name()); err == nil && (t == root || strings.HasPrefix(t, root+"/")) {
+			n++
+		}
+	}
+	return n
 }
 
 // rssOf reads VmRSS of /proc/<pid>/status in bytes (0 when unreadable).
