@@ -25,8 +25,9 @@ done
 
 # Module table: name, then the sources it is built from (the first decides how).
 modules='
-fs fs.c probe.c probe.h
+fs fs.c fs_fd.c probe.c probe.h fs_fd.h
 sock sock.c probe.c probe.h
+proc proc.c probe.c probe.h
 trap trap.wat
 spin spin.wat
 flood flood.wat

@@ -22,6 +22,21 @@ const (
 	OpArgs       = "args"
 	OpFdstat     = "fdstat"
 
+	// fs.wasm: fd management and stdio (src/fs_fd.c)
+	OpClosePreopen  = "close-preopen"
+	OpRenumberOver  = "renumber-over"
+	OpRenumberEdge  = "renumber-edge"
+	OpRenumberStdio = "renumber-stdio"
+	OpScan          = "scan"
+	OpSync          = "sync"
+	OpStdio         = "stdio"
+	OpStdioRenumber = "stdio-renumber"
+	OpCloseStdout   = "close-stdout"
+
+	// proc.wasm
+	OpRaise = "raise"
+	OpAlive = "alive"
+
 	// sock.wasm
 	OpAccept   = "accept"
 	OpRecv     = "recv"
@@ -35,6 +50,8 @@ var Ops = []string{
 	OpPreopens, OpOpen, OpOpenRights, OpWrite, OpMkdir, OpRmdir, OpUnlink, OpSymlink, OpReadlink,
 	OpStat, OpRename, OpLink, OpLibcOpen, OpEnv, OpArgs, OpFdstat,
 	OpAccept, OpRecv, OpSend, OpShutdown, OpEcho,
+	OpClosePreopen, OpRenumberOver, OpRenumberEdge, OpRenumberStdio, OpScan, OpSync, OpStdio,
+	OpStdioRenumber, OpCloseStdout, OpRaise, OpAlive,
 }
 
 // The op names of records that an op prints for one of its calls rather

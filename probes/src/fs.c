@@ -5,6 +5,7 @@
  * See ../PROTOCOL.md for the ops and the records they print.
  */
 #include "probe.h"
+#include "fs_fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -332,5 +333,15 @@ const op_t probe_ops[] = {
 	{"env", "", op_env},
 	{"args", "*", op_args},
 	{"fdstat", "D", op_fdstat},
+	/* fd management and stdio: fs_fd.c */
+	{"close-preopen", "d", op_close_preopen},
+	{"renumber-over", "dd", op_renumber_over},
+	{"renumber-edge", "d", op_renumber_edge},
+	{"renumber-stdio", "d", op_renumber_stdio},
+	{"scan", "d", op_scan},
+	{"sync", "d", op_sync},
+	{"stdio", "", op_stdio},
+	{"stdio-renumber", "", op_stdio_renumber},
+	{"close-stdout", "d", op_close_stdout},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;
