@@ -275,7 +275,7 @@ void op_sync(const step_t *s) {
 		sync_pair(s, "sync-readonly", "datasync-readonly", r);
 		(void)__wasi_fd_close(r);
 	}
-	err = open_at(dir, "sub", __WASI_OFLAGS_DIRECTORY, 0, SYNC_RIGHTS | DIR_EXTRA, &d);
+	err = open_dir(dir, "sub", &d);
 	sub(s, "open-dir", "path_open", err);
 	if (err == __WASI_ERRNO_SUCCESS) {
 		sync_pair(s, "sync-dir", "datasync-dir", d);
