@@ -47,6 +47,11 @@
 //     WASMEDGE_PLUGIN_PATH, on the host.
 //  10. It claims FeatureSignal but swallows signals: RunWithSignal stops the
 //     guest and reports a clean exit 0.
+//  11. Fd numbers the guest was never given reach the host process's own
+//     fds: fd_fdstat_get answers for any fd the test process holds, and
+//     fd_read reads it when it is a regular file (flaws.go).
+//
+// NewWith adds opt-in flaws of the fd table and proc_raise (Flaws).
 //
 // Apart from those it tries to behave plausibly: all 46 preview-1 functions
 // are exported with wazero's own signatures (so every probe instantiates).
@@ -93,7 +98,7 @@ const Name = "naive"
 var cache = wazero.NewCompilationCache()
 
 // Runner is the naive runtime. The zero value is ready to use.
-type Runner struct{}
+type Runner struct{ flaws Flaws }
 
 // New returns the naive runner. NOT A SANDBOX: for tests only.
 func New() *Runner { return &Runner{} }
@@ -181,7 +186,9 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	}
 
 	st := newState(inv)
+	st.flaws = r.flaws
 	defer st.closeAll()
+	defer st.afterRun()
 	if _, err := st.hostModule(rt).Instantiate(ctx); err != nil {
 		return runners.Result{}, fmt.Errorf("naive: instantiate host module: %w", err)
 	}

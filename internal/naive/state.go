@@ -166,6 +166,8 @@ type state struct {
 	crash string
 	// epoch anchors the monotonic clock.
 	epoch time.Time
+	// flaws are the run's opt-in flaws (flaws.go).
+	flaws Flaws
 }
 
 // newState grants the guest inv and, deliberately, much more.
@@ -215,6 +217,9 @@ func (st *state) closeAll() {
 // add puts e at the lowest free fd.
 func (st *state) add(e *entry) uint32 {
 	fd := uint32(3)
+	if st.flaws.StdioLogToFd1 {
+		fd = 0
+	}
 	for st.fds[fd] != nil {
 		fd++
 	}
