@@ -160,13 +160,16 @@ func judgeTrapStatus(ev *suites.Evidence) suites.Judgement {
 	return suites.Judgement{Verdict: verdicts.Pass, Notes: []string{fmt.Sprintf("trap -> %s: a failure, but not told apart from proc_exit", res.String())}}
 }
 
-// judgeRaise: the host process was signalled when the run ended by one of
-// the signals the guest raised (a runtime in a child process) or was stopped
-// until the timeout; another signal is the runtime's own crash; an
+// judgeRaise: the host process was signalled when the run ended by a signal
+// (a runtime in a child process) other than those of a runtime's own crash
+// (SEGV, BUS, ILL, FPE, ABRT), or was stopped until the timeout. Not only
+// the raised TERM, KILL and STOP: a runtime may map WASI's numbers to other
+// signals (wasi-js, in bun, sends SIGTRAP for WASI's 15). An
 // embedded runtime that signals its host never returns a verdict at all.
 func judgeRaise(ev *suites.Evidence) suites.Judgement {
 	r := ev.Result
-	raised := r.Ended == runners.EndedCrash && slices.Contains([]string{"signal: SIGTERM", "signal: SIGKILL", "signal: SIGSTOP"}, r.Detail)
+	crashSignals := []string{"signal: SIGSEGV", "signal: SIGBUS", "signal: SIGILL", "signal: SIGFPE", "signal: SIGABRT"}
+	raised := r.Ended == runners.EndedCrash && strings.HasPrefix(r.Detail, "signal: ") && !slices.Contains(crashSignals, r.Detail)
 	if ev.StartErr == nil && (raised || r.Ended == runners.EndedTimeout) {
 		last := "none"
 		if n := len(ev.Lines); n > 0 {
