@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/wasicert/wasicert/fixtures"
 	"github.com/wasicert/wasicert/internal/naive"
 	"github.com/wasicert/wasicert/internal/weakened"
 	"github.com/wasicert/wasicert/runners"
@@ -81,5 +82,25 @@ func TestRaiseChildUnflawed(t *testing.T) {
 	}
 	if rec.Verdict != verdicts.Pass {
 		t.Errorf("exit.raise-contained on the unflawed naive child: %s: %s", rec.Verdict, rec.Reason)
+	}
+}
+
+// TestHostFDsActorIsTheEvidence: without the HostFDs actor the same leaky
+// runtime shows no canary: the canary cause in TestFDControls comes from
+// the host fd the actor holds, not from anything else the guest reads.
+func TestHostFDsActorIsTheEvidence(t *testing.T) {
+	spec, _ := catalogue.Lookup("fd.namespace-scan")
+	plan := spec.Plan
+	spec.Plan = func(fx *fixtures.Fixture, f runners.Features) suites.Plan {
+		p := plan(fx, f)
+		p.Actors = nil
+		return p
+	}
+	rec, err := suites.Execute(context.Background(), spec, suites.Options{Runner: naive.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(rec.Causes, "canary:token:stdout") {
+		t.Errorf("without the actor the canary was still seen (causes %v): the check does not rest on the held fd", rec.Causes)
 	}
 }
