@@ -25,10 +25,11 @@ done
 
 # Module table: name, then the sources it is built from (the first decides how).
 modules='
-fs fs.c fs_links.c fs_path.c fs_symlink.c probe.c probe.h fs_links.h
+fs fs.c fs_links.c fs_path.c fs_symlink.c fs_fd.c probe.c probe.h fs_links.h fs_fd.h
 sock sock.c probe.c probe.h
 sockwasmedge sockext.c sockext_wasmedge.c probe.c probe.h sockext.h
 sockwamr sockext.c sockext_wamr.c probe.c probe.h sockext.h
+proc proc.c probe.c probe.h
 trap trap.wat
 spin spin.wat
 flood flood.wat

@@ -39,6 +39,21 @@ const (
 	OpLoopOpen    = "loop-open"
 	OpReadlinkBuf = "readlink-buf"
 
+	// fs.wasm: fd management and stdio (src/fs_fd.c)
+	OpClosePreopen  = "close-preopen"
+	OpRenumberOver  = "renumber-over"
+	OpRenumberEdge  = "renumber-edge"
+	OpRenumberStdio = "renumber-stdio"
+	OpScan          = "scan"
+	OpSync          = "sync"
+	OpStdio         = "stdio"
+	OpStdioRenumber = "stdio-renumber"
+	OpCloseStdout   = "close-stdout"
+
+	// proc.wasm
+	OpRaise = "raise"
+	OpAlive = "alive"
+
 	// sock.wasm
 	OpAccept   = "accept"
 	OpRecv     = "recv"
@@ -92,6 +107,8 @@ var Ops = []string{
 	OpFlood, OpFDExhaust, OpRenumberLoop, OpIovecs, OpReaddirPad, OpSetTimes, OpStatTimes, OpEdge,
 	OpLoopOpen, OpReadlinkBuf,
 	OpAcceptNB, OpPeek, OpExtConnect, OpExtListen, OpExtBad,
+	OpClosePreopen, OpRenumberOver, OpRenumberEdge, OpRenumberStdio, OpScan, OpSync, OpStdio,
+	OpStdioRenumber, OpCloseStdout, OpRaise, OpAlive,
 }
 
 // The op names of records that an op prints for one of its calls rather

@@ -510,7 +510,7 @@ func TestSockEcho(t *testing.T) {
 // ---- the Go API ------------------------------------------------------------
 
 func TestGet(t *testing.T) {
-	want := []string{"clock", "exit", "flood", "fs", "grow", "res", "sock", "sockwamr", "sockwasmedge", "spin", "trap"}
+	want := []string{"clock", "exit", "flood", "fs", "grow", "proc", "res", "sock", "sockwamr", "sockwasmedge", "spin", "trap"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}
@@ -530,7 +530,7 @@ func TestGet(t *testing.T) {
 	if m, err := Get("fs.wasm"); err != nil || m.Name != "fs" {
 		t.Errorf(`Get("fs.wasm") = %v, %v`, m.Name, err)
 	}
-	if _, err := Get("nope"); err == nil || !strings.Contains(err.Error(), "fs, grow, res, sock") {
+	if _, err := Get("nope"); err == nil || !strings.Contains(err.Error(), "fs, grow, proc, res, sock") {
 		t.Errorf(`Get("nope") error %v should list the probes`, err)
 	}
 }

@@ -129,6 +129,10 @@ func (st *state) hostModule(rt wazero.Runtime) wazero.HostModuleBuilder {
 // and is passed on so that wazero stops the guest.
 func (st *state) wrap(f function, hasResult bool) api.GoModuleFunc {
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		if f.name == "proc_raise" {
+			stack[0] = uint64(st.procRaise(ctx, mod, stack))
+			return
+		}
 		if f.fn == nil {
 			stack[0] = uint64(errNosys)
 			return
@@ -339,6 +343,9 @@ func (st *state) fdClose(_ context.Context, _ api.Module, p []uint64) errno {
 	if e == nil {
 		return errBadf
 	}
+	if e.preopen != "" && st.fdFlaws.PreopenCloseIgnored {
+		return errSuccess
+	}
 	delete(st.fds, fd)
 	if e.file != nil {
 		return toErrno(e.file.Close())
@@ -349,17 +356,19 @@ func (st *state) fdClose(_ context.Context, _ api.Module, p []uint64) errno {
 func (st *state) fdRenumber(_ context.Context, _ api.Module, p []uint64) errno {
 	from, to := uint32(p[0]), uint32(p[1])
 	src, dst := st.fds[from], st.fds[to]
-	if src == nil || dst == nil {
+	if src == nil || dst == nil && !st.fdFlaws.RenumberDup2 {
 		return errBadf
 	}
 	if from == to {
 		return errSuccess
 	}
-	if dst.file != nil {
+	if dst != nil && dst.file != nil {
 		dst.file.Close()
 	}
 	st.fds[to] = src
-	delete(st.fds, from)
+	if !st.fdFlaws.RenumberCopies {
+		delete(st.fds, from)
+	}
 	return errSuccess
 }
 
@@ -382,7 +391,7 @@ func (st *state) file(fd uint32) (*entry, errno) {
 func (st *state) fdFdstatGet(_ context.Context, mod api.Module, p []uint64) errno {
 	e := st.fds[uint32(p[0])]
 	if e == nil {
-		return errBadf
+		return st.hostFdstat(mod, uint32(p[0]), uint32(p[1])) // WEAKNESS 15
 	}
 	b := make([]byte, 24)
 	switch e.kind {
@@ -489,7 +498,7 @@ func (st *state) fdAdvise(_ context.Context, _ api.Module, p []uint64) errno {
 func (st *state) fdRead(_ context.Context, mod api.Module, p []uint64) errno {
 	e := st.fds[uint32(p[0])]
 	if e == nil {
-		return errBadf
+		return st.hostRead(mod, uint32(p[0]), uint32(p[1]), uint32(p[2]), uint32(p[3])) // WEAKNESS 15
 	}
 	var r io.Reader
 	switch {

@@ -52,6 +52,13 @@
 //  12. A backslash separates path components, as on Windows.
 //  13. Trailing slashes are dropped: "inside.txt/" opens the file.
 //  14. The empty path names the directory itself.
+//  15. Fd numbers the guest was never given reach the host process's own
+//     fds: fd_fdstat_get answers for any fd the test process holds, and
+//     fd_read reads it when it is a regular file (fdflaws.go).
+//
+// Flawed, NewVariant and NewWith add opt-in mistakes on top: of clocks,
+// random and resources (Flaw), of read-only and rights (Options), and of
+// the fd table and proc_raise (FDFlaws).
 //
 // Apart from those it tries to behave plausibly: all 46 preview-1 functions
 // are exported with wazero's own signatures (so every probe instantiates).
@@ -103,6 +110,8 @@ type Runner struct {
 	flaws []Flaw
 	// opts are a variant's extra weaknesses (NewVariant); zero for New().
 	opts Options
+	// fdFlaws are the fd-table and proc_raise flaws (NewWith).
+	fdFlaws FDFlaws
 }
 
 // New returns the naive runner. NOT A SANDBOX: for tests only.
@@ -202,8 +211,10 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 
 	st := newState(inv)
 	st.vary(r.opts, inv)
-	defer st.closeAll()
 	st.overrides = r.overrides()
+	st.fdFlaws = r.fdFlaws
+	defer st.closeAll()
+	defer st.afterRun()
 	if _, err := st.hostModule(rt).Instantiate(ctx); err != nil {
 		return runners.Result{}, fmt.Errorf("naive: instantiate host module: %w", err)
 	}

@@ -174,6 +174,8 @@ type state struct {
 	// opts and roFds are a variant's (variants.go).
 	opts  Options
 	roFds map[uint32]bool
+	// fdFlaws are the run's opt-in fd-table flaws (fdflaws.go).
+	fdFlaws FDFlaws
 }
 
 // newState grants the guest inv and, deliberately, much more.
@@ -223,6 +225,9 @@ func (st *state) closeAll() {
 // add puts e at the lowest free fd.
 func (st *state) add(e *entry) uint32 {
 	fd := uint32(3)
+	if st.fdFlaws.StdioLogToFd1 {
+		fd = 0
+	}
 	for st.fds[fd] != nil {
 		fd++
 	}

@@ -6,6 +6,7 @@
  */
 #include "probe.h"
 #include "fs_links.h"
+#include "fs_fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -355,5 +356,15 @@ const op_t probe_ops[] = {
 	{"open-at", "dssf", op_open_at},
 	{"loop-open", "dssnn", op_loop_open},
 	{"readlink-buf", "dsn", op_readlink_buf},
+	/* fd management and stdio: fs_fd.c */
+	{"close-preopen", "d", op_close_preopen},
+	{"renumber-over", "dd", op_renumber_over},
+	{"renumber-edge", "d", op_renumber_edge},
+	{"renumber-stdio", "d", op_renumber_stdio},
+	{"scan", "d", op_scan},
+	{"sync", "d", op_sync},
+	{"stdio", "", op_stdio},
+	{"stdio-renumber", "", op_stdio_renumber},
+	{"close-stdout", "d", op_close_stdout},
 };
 const size_t probe_nops = sizeof probe_ops / sizeof *probe_ops;

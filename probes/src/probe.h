@@ -89,7 +89,11 @@ typedef struct {
 	size_t ncalls;
 } rec_t;
 
-/* emit prints r as one JSON line on fd 1 and flushes it. */
+/* probe_out is the fd records go to: 1, except after an op closed it
+ * (close-stdout sets 2). */
+extern __wasi_fd_t probe_out;
+
+/* emit prints r as one JSON line on probe_out and flushes it. */
 void emit(const step_t *s, const rec_t *r);
 
 /* emit_err is emit for the common record without optional fields. */
