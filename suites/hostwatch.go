@@ -123,6 +123,9 @@ func (h *HostWatch) Act(st *Stage, run RunFunc) (RunFunc, error) {
 		h.After = time.Now()
 		close(stop)
 		<-done
+		// One more sample once the run is over, so a run shorter than the
+		// period is measured too (what it kept is still held).
+		sample()
 		h.Processes, h.Samples = len(seen), samples
 		if len(seen) == 0 {
 			h.Embedded = true
