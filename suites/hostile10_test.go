@@ -2,12 +2,14 @@ package suites_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/wasicert/wasicert/internal/netext"
 	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cli"
@@ -95,5 +97,39 @@ func TestHostileRerunLeakCounts(t *testing.T) {
 	rec := execute(t, context.Background(), rerunHijack{embeddedWazero(t)}, "exit.out-of-range", suites.Options{})
 	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "canary:token:stdout") {
 		t.Errorf("verdict %s with causes %v, want escape with canary:token:stdout", rec.Verdict, rec.Causes)
+	}
+}
+
+// socketKeeper stands in for an embedded runtime that keeps the guest's
+// listening socket past the run (never closes it at the run's end): after
+// the inner runtime (internal/netext, Lying: it listens on the host and
+// answers the guest ACCES) returns, it listens again
+// on the port the guest asked for and holds it until the test ends.
+type socketKeeper struct {
+	runners.Runner
+	t *testing.T
+}
+
+func (r socketKeeper) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := r.Runner.Run(ctx, inv)
+	if i := slices.Index(inv.Args, "listen.canary"); i >= 0 && i+2 < len(inv.Args) {
+		if ln, lerr := net.Listen("tcp4", net.JoinHostPort(inv.Args[i+1], inv.Args[i+2])); lerr == nil {
+			r.t.Cleanup(func() { ln.Close() })
+		} else {
+			r.t.Errorf("the stand-in could not keep %s:%s: %v", inv.Args[i+1], inv.Args[i+2], lerr)
+		}
+	}
+	return res, err
+}
+
+// TestHostileHeldPortIsNoAlibi: a runtime that listened where nothing was
+// granted and keeps the socket past the run is an escape, not "port held
+// by another process, run again" (a Fail, which it was): the guest's records
+// show only refusals, so the canary client is the whole evidence.
+func TestHostileHeldPortIsNoAlibi(t *testing.T) {
+	r := socketKeeper{newNetExt(t, netext.WasmEdge, netext.Lying), t}
+	rec := execute(t, context.Background(), r, "socket.ext-bind-listen-ungranted", suites.Options{})
+	if rec.Verdict != verdicts.Escape || !slices.Equal(rec.Causes, []string{"net:canary-client"}) {
+		t.Errorf("verdict %s with causes %v, want escape caused by net:canary-client alone", rec.Verdict, rec.Causes)
 	}
 }
