@@ -1,9 +1,11 @@
 package suites
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +23,11 @@ import (
 //
 // The runtime's processes are those whose working directory is the run's
 // WorkDir (every out-of-process runner starts its runtime there, see
-// internal/process). When none is seen during the whole run the runtime is
+// internal/process), or whose environment points HOME or TMPDIR into the
+// run's Scratch (internal/process.HostEnv): a runtime, or a helper it
+// starts, that changes its working directory is still measured, since a
+// process cannot take back the environment it was started with. When none
+// is seen during the whole run the runtime is
 // embedded in this process, and this process is measured instead, from a
 // baseline taken before the run: its fds open on the run's fixture (other
 // work of this process, concurrent runs included, uses other files), and
@@ -82,7 +88,7 @@ func (h *HostWatch) Act(st *Stage, run RunFunc) (RunFunc, error) {
 			samples            int
 		)
 		sample := func() {
-			pids := processesIn(dir)
+			pids := processesIn(dir, inv.Scratch)
 			fds, rss := 0, int64(0)
 			for _, p := range pids {
 				fds += countFDs(p)
@@ -137,13 +143,21 @@ func (h *HostWatch) Act(st *Stage, run RunFunc) (RunFunc, error) {
 	}, nil
 }
 
-// processesIn lists the pids whose working directory is dir.
-func processesIn(dir string) []string {
+// processesIn lists the pids whose working directory is dir, or whose
+// environment names a path in scratch (HOME=scratch/home, ...).
+func processesIn(dir, scratch string) []string {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
 	self := strconv.Itoa(os.Getpid())
+	var marks [][]byte
+	if scratch != "" {
+		marks = append(marks, []byte("="+scratch+"/"))
+		if r, err := filepath.EvalSymlinks(scratch); err == nil && r != scratch {
+			marks = append(marks, []byte("="+r+"/"))
+		}
+	}
 	var out []string
 	for _, e := range ents {
 		name := e.Name()
@@ -152,6 +166,18 @@ func processesIn(dir string) []string {
 		}
 		if cwd, err := os.Readlink("/proc/" + name + "/cwd"); err == nil && cwd == dir {
 			out = append(out, name)
+			continue
+		}
+		if len(marks) == 0 {
+			continue
+		}
+		if env, err := os.ReadFile("/proc/" + name + "/environ"); err == nil {
+			for _, kv := range bytes.Split(env, []byte{0}) {
+				if slices.ContainsFunc(marks, func(m []byte) bool { return bytes.Contains(kv, m) }) {
+					out = append(out, name)
+					break
+				}
+			}
 		}
 	}
 	return out

@@ -85,7 +85,9 @@ type Rerun struct {
 
 // Reruns runs the plan's invocation again once per Rerun, with another
 // module or other arguments, before the plan's own run; a judge reads the
-// results with suites.ActorOf. Each rerun has the plan's bounds.
+// results with suites.ActorOf. Each rerun has the plan's bounds. The
+// canaries the runner saw in a rerun's output count as the plan's own run's
+// (they are added to its Result), so a runtime cannot leak in a rerun.
 type Reruns struct{ Runs []Rerun }
 
 func exitRuns(codes []uint64) []Rerun {
@@ -113,7 +115,11 @@ func (r *Reruns) Act(_ *suites.Stage, run suites.RunFunc) (suites.RunFunc, error
 			alt.Args = append([]string{suites.Argv0}, rr.Args...)
 			rr.Result, rr.Err = run(ctx, alt)
 		}
-		return run(ctx, inv)
+		res, err := run(ctx, inv)
+		for _, rr := range r.Runs {
+			res.Sightings = append(res.Sightings, rr.Result.Sightings...)
+		}
+		return res, err
 	}, nil
 }
 

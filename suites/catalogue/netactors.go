@@ -106,8 +106,10 @@ func (l *canaryListener) Act(st *suites.Stage, run suites.RunFunc) (suites.RunFu
 // ext-listen handshake), it keeps knocking until Mark+".listened" appears
 // and then knocksAfterMark more times before it writes Mark+".ack", so a
 // socket the guest holds while it waits is seen however short the run.
-// After the run it tries once more: a port that still answers is held by
-// another process, and the run proves nothing (HeldAfter).
+// After the run it tries once more: a port that still answers is held
+// either by the runtime, which kept the guest's socket past the run (this
+// process holds it: an embedded runtime; HeldByRuntime), or by another
+// process, and then the run proves nothing (HeldAfter).
 type canaryClient struct {
 	Name string
 	Host string
@@ -117,6 +119,9 @@ type canaryClient struct {
 	Connected bool
 	Tries     int
 	HeldAfter bool
+	// HeldByRuntime: the socket holding the port after the run is this
+	// process's, so the runtime's (see listenerHeldBySelf).
+	HeldByRuntime bool
 }
 
 // knocksAfterMark is how many times the canary client tries once the guest
@@ -181,6 +186,7 @@ func (c *canaryClient) Act(st *suites.Stage, run suites.RunFunc) (suites.RunFunc
 		if conn, err := net.DialTimeout("tcp4", c.Addr, 200*time.Millisecond); err == nil {
 			c.HeldAfter = true
 			conn.Close()
+			c.HeldByRuntime = listenerHeldBySelf(addr.Port)
 		}
 		return res, err
 	}, nil
@@ -209,6 +215,12 @@ func judgeNet(ev *suites.Evidence) suites.Judgement {
 			}
 		case *canaryClient:
 			switch {
+			case a.HeldByRuntime:
+				// The runtime kept the guest's socket (the client got in
+				// after the run, if not during it): escape evidence
+				// outranks the doubt a held port casts.
+				j = suites.Worse(j, suites.Judgement{Verdict: verdicts.Escape, Causes: []string{"net:canary-client"},
+					Reason: fmt.Sprintf("the host's canary client connected to %s, where the guest was granted no listener, and the runtime still held that socket after the run (connected during the run: %t)", a.Addr, a.Connected)})
 			case a.HeldAfter:
 				j = suites.Worse(j, suites.Judgement{Verdict: verdicts.Fail, Causes: []string{"net:port-held"},
 					Reason: fmt.Sprintf("port %s still answered after the run: another process holds it, so the canary client proves nothing; run the spec again", a.Addr)})
