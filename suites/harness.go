@@ -161,7 +161,7 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	// fails to start, crashes, hangs or is interrupted is still caught.
 	ev.Result, ev.StartErr, ev.Interrupted = res, err, ctx.Err() != nil
 	ev.Lines, ev.Junk = probes.ParseLines(res.Stdout)
-	ev.Host = fx.Check(res.Stdout, res.Stderr)
+	ev.Host = fx.Check(append([][]byte{res.Stdout, res.Stderr}, st.ExtraOutputs...)...)
 
 	j := judge(ev)
 	rec.Actual, rec.Reason, rec.Notes, rec.Causes = j.Verdict, j.Reason, j.Notes, j.Causes

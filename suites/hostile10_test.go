@@ -133,3 +133,24 @@ func TestHostileHeldPortIsNoAlibi(t *testing.T) {
 		t.Errorf("verdict %s with causes %v, want escape caused by net:canary-client alone", rec.Verdict, rec.Causes)
 	}
 }
+
+// blindRunner stands in for a runner without a canary watch: it reports no
+// sightings, whatever its runs printed.
+type blindRunner struct{ runners.Runner }
+
+func (r blindRunner) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := r.Runner.Run(ctx, inv)
+	res.Sightings = nil
+	return res, err
+}
+
+// TestHostileRerunOutputScanned: an extra run's output is scanned by the
+// harness itself (Stage.KeepOutputs), so a canary it printed is an escape
+// even when the runner watched nothing; before, only the runner's own
+// sightings of extra runs counted.
+func TestHostileRerunOutputScanned(t *testing.T) {
+	rec := execute(t, context.Background(), rerunHijack{blindRunner{embeddedWazero(t)}}, "exit.out-of-range", suites.Options{})
+	if rec.Verdict != verdicts.Escape || !slices.Contains(rec.Causes, "canary:token:output 2") {
+		t.Errorf("verdict %s with causes %v, want escape with the canary in an extra run's output", rec.Verdict, rec.Causes)
+	}
+}

@@ -279,6 +279,7 @@ func (r *Rerun) Act(st *Stage, run RunFunc) (RunFunc, error) {
 			lines, _ := probes.ParseLines(rr.Stdout)
 			r.Runs = append(r.Runs, RerunResult{Args: a, Result: rr, Err: e, Lines: lines})
 			res.Sightings = append(res.Sightings, rr.Sightings...)
+			st.KeepOutputs(rr)
 		}
 		return res, err
 	}, nil

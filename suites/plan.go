@@ -37,6 +37,15 @@ type Stage struct {
 	Fixture *fixtures.Fixture
 	// Invocation is the run's, before the run: an actor may add to it.
 	Invocation *runners.Invocation
+	// ExtraOutputs are the stdout and stderr of runs an actor made besides
+	// the main one (Rerun): the harness scans them for canaries like the
+	// main run's, whether or not the runner watched them.
+	ExtraOutputs [][]byte
+}
+
+// KeepOutputs hands an extra run's outputs to the harness's canary scan.
+func (st *Stage) KeepOutputs(res runners.Result) {
+	st.ExtraOutputs = append(st.ExtraOutputs, res.Stdout, res.Stderr)
 }
 
 // ActorOf returns the plan's first actor of type T, for a judge to read

@@ -100,7 +100,7 @@ func exitRuns(codes []uint64) []Rerun {
 }
 
 // Act wraps run with the reruns.
-func (r *Reruns) Act(_ *suites.Stage, run suites.RunFunc) (suites.RunFunc, error) {
+func (r *Reruns) Act(st *suites.Stage, run suites.RunFunc) (suites.RunFunc, error) {
 	return func(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
 		for i := range r.Runs {
 			rr := &r.Runs[i]
@@ -118,6 +118,7 @@ func (r *Reruns) Act(_ *suites.Stage, run suites.RunFunc) (suites.RunFunc, error
 		res, err := run(ctx, inv)
 		for _, rr := range r.Runs {
 			res.Sightings = append(res.Sightings, rr.Result.Sightings...)
+			st.KeepOutputs(rr.Result)
 		}
 		return res, err
 	}, nil
