@@ -124,6 +124,10 @@ type Spec struct {
 	// Refs are further references: the advisories (GHSA, CVE) a spec
 	// reproduces, upstream issues, the wasi-testsuite test it extends.
 	Refs []string
+	// Racy says what the runtime answers depends on timing (a race with
+	// the host): the committed findings keep the verdict, not the errnos
+	// or notes, which vary from run to run.
+	Racy bool
 	// OS, when set, is the only host OS (runtime.GOOS) the spec means
 	// anything on, e.g. "windows" for DOS device names; elsewhere it is
 	// skipped with that reason.

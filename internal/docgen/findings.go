@@ -38,10 +38,17 @@ func findings(run *reports.Matrix) *reports.Matrix {
 	for _, r := range run.Runtimes {
 		m.Runtimes = append(m.Runtimes, reports.MatrixRuntime{Name: r.Name, Version: r.Version, Status: r.Status})
 	}
+	racy := map[string]bool{}
+	for _, s := range catalogue.All() {
+		racy[s.ID] = s.Racy
+	}
 	for spec, row := range run.Cells {
 		m.Cells[spec] = map[string]reports.Cell{}
 		for rt, c := range row {
 			kept := reports.Cell{Verdict: c.Verdict, Expected: c.Expected, Errnos: slices.Clone(c.Errnos), Notes: c.Notes}
+			if racy[spec] {
+				kept.Errnos, kept.Notes = nil, 0 // they depend on who won the race
+			}
 			if c.Intermittent {
 				// A deviation that shows only on some runs is kept as
 				// the deviation, whatever this run showed.

@@ -172,7 +172,7 @@ func symlinkSpecs() []suites.Spec {
 			Judge: judgeReadlink,
 		},
 		{
-			ID: "symlink.swap-race", Area: suites.AreaSymlink, Severity: suites.SeverityEscape, Level: suites.MUST,
+			ID: "symlink.swap-race", Area: suites.AreaSymlink, Severity: suites.SeverityEscape, Level: suites.MUST, Racy: true,
 			Rule: "Path resolution holds while the host swaps a file or a directory for a symlink out of the preopen (race/inside.txt, race/d) as the guest opens it in a loop: every open reads the inside content or is refused; check-then-open loses this race.",
 			Ref:  refPathResolution, Refs: []string{refNodeRacePoC, refLibuvOpenat, refWasmerLstat},
 			Fixture: fixtures.Tree{
