@@ -25,8 +25,12 @@
 //   - ".." is resolved lexically against the components already walked,
 //     and a ".." that would climb above the root is an escape, also when the
 //     path comes back in (../sandbox/x);
-//   - an absolute path ("/etc/passwd") is an escape; "", "." and "/" name the
-//     root itself, as they do for wazero's own DirFS;
+//   - every path is relative to the root, as sys.FS has it: "", "." and "/"
+//     name the root itself and leading slashes are dropped ("/etc/passwd" is
+//     the root's etc/passwd), as in wazero's own DirFS. wazero itself passes
+//     such paths: under a directory fd the guest opened as "." of a preopen
+//     it joins "" + "/" + the guest's path. A host path is never resolved on
+//     the host;
 //   - more than 8 symlinks in one resolution fail with ELOOP.
 //
 // Operations that must not follow the final component (O_NOFOLLOW opens,
@@ -83,6 +87,13 @@
 // asks ("creating a symlink with an absolute path is not permitted"); such a
 // link could never be followed through the FS anyway, and not storing it
 // keeps a host-side tool that later walks the directory from following it.
+//
+// Readlink returns a relative target as stored and refuses an absolute one
+// (a link the host planted) with EPERM, as wasmtime does (cap-std's
+// read_link: an absolute target is an escape attempt): the guest cannot
+// follow it, and its text would hand the guest the host's directory layout
+// (a home directory, a user name, a deployment path). wasicert reads that
+// as a leak (RATIONALE.md, Symlinks; WASI's wasi-filesystem issue 10).
 //
 // # Lifetime
 //
@@ -176,16 +187,14 @@ func (c *FS) OpenFile(p string, flag experimentalsys.Oflag, perm fs.FileMode) (e
 	if c.readOnly && writes(flag) {
 		return nil, experimentalsys.EROFS
 	}
-	name, errno := rel(p)
-	if errno != 0 {
-		return nil, errno
-	}
+	name := rel(p)
 	// O_NONBLOCK: a FIFO swapped in after the type check does not block
 	// the open; newFile restores blocking mode unless the guest asked.
 	osflag := toOsOpenFlag(flag) | syscall.O_NONBLOCK | syscall.O_NOCTTY
 	perm = perm.Perm() // os.Root refuses setuid, setgid and sticky bits
 
 	var f *os.File
+	var errno experimentalsys.Errno
 	if flag&experimentalsys.O_NOFOLLOW != 0 && !strings.HasSuffix(name, "/") {
 		f, errno = c.openNoFollow(name, osflag, perm)
 	} else {
@@ -282,11 +291,7 @@ func (c *FS) openNoFollow(name string, osflag int, perm fs.FileMode) (*os.File, 
 
 // Lstat implements sys.FS.Lstat.
 func (c *FS) Lstat(p string) (sys.Stat_t, experimentalsys.Errno) {
-	name, errno := rel(p)
-	if errno != 0 {
-		return sys.Stat_t{}, errno
-	}
-	fi, err := c.root.Lstat(name)
+	fi, err := c.root.Lstat(rel(p))
 	if err != nil {
 		return sys.Stat_t{}, toErrno(err)
 	}
@@ -295,27 +300,23 @@ func (c *FS) Lstat(p string) (sys.Stat_t, experimentalsys.Errno) {
 
 // Stat implements sys.FS.Stat.
 func (c *FS) Stat(p string) (sys.Stat_t, experimentalsys.Errno) {
-	name, errno := rel(p)
-	if errno != 0 {
-		return sys.Stat_t{}, errno
-	}
-	fi, err := c.root.Stat(name)
+	fi, err := c.root.Stat(rel(p))
 	if err != nil {
 		return sys.Stat_t{}, toErrno(err)
 	}
 	return sys.NewStat_t(fi), 0
 }
 
-// Readlink implements sys.FS.Readlink. It returns the stored target, which
-// may point anywhere; reading it follows nothing.
+// Readlink implements sys.FS.Readlink. A relative target is returned as
+// stored, wherever it points (reading it follows nothing); an absolute
+// target is refused with EPERM (see the package documentation).
 func (c *FS) Readlink(p string) (string, experimentalsys.Errno) {
-	name, errno := rel(p)
-	if errno != 0 {
-		return "", errno
-	}
-	dst, err := c.root.Readlink(name)
+	dst, err := c.root.Readlink(rel(p))
 	if err != nil {
 		return "", toErrno(err)
+	}
+	if path.IsAbs(dst) {
+		return "", experimentalsys.EPERM
 	}
 	return dst, 0
 }
@@ -325,11 +326,7 @@ func (c *FS) Mkdir(p string, perm fs.FileMode) experimentalsys.Errno {
 	if c.readOnly {
 		return experimentalsys.EROFS
 	}
-	name, errno := rel(p)
-	if errno != 0 {
-		return errno
-	}
-	errno = toErrno(c.root.Mkdir(name, perm.Perm()))
+	errno := toErrno(c.root.Mkdir(rel(p), perm.Perm()))
 	if errno == experimentalsys.ENOTDIR { // as wazero's DirFS
 		errno = experimentalsys.ENOENT
 	}
@@ -341,11 +338,7 @@ func (c *FS) Chmod(p string, perm fs.FileMode) experimentalsys.Errno {
 	if c.readOnly {
 		return experimentalsys.EROFS
 	}
-	name, errno := rel(p)
-	if errno != 0 {
-		return errno
-	}
-	return toErrno(c.root.Chmod(name, perm))
+	return toErrno(c.root.Chmod(rel(p), perm))
 }
 
 // Rename implements sys.FS.Rename with rename(2) semantics (a directory may
@@ -418,10 +411,7 @@ func (c *FS) Utimens(p string, atim, mtim int64) experimentalsys.Errno {
 	if c.readOnly {
 		return experimentalsys.EROFS
 	}
-	name, errno := rel(p)
-	if errno != 0 {
-		return errno
-	}
+	name := rel(p)
 	if atim == experimentalsys.UTIME_OMIT && mtim == experimentalsys.UTIME_OMIT {
 		return 0 // as wazero's DirFS
 	}
@@ -440,11 +430,7 @@ func nanosToTime(n int64) time.Time {
 // parentOf opens p's parent directory through the root and returns it with
 // p's last component (keeping p's trailing slash, if any).
 func (c *FS) parentOf(p string) (*os.File, string, experimentalsys.Errno) {
-	name, errno := rel(p)
-	if errno != 0 {
-		return nil, "", errno
-	}
-	dir, base, errno := split(name)
+	dir, base, errno := split(rel(p))
 	if errno != 0 {
 		return nil, "", errno
 	}
@@ -492,25 +478,22 @@ func (c *FS) openDir(dir string) (*os.File, experimentalsys.Errno) {
 // isDirAt reports whether p names a directory (not following a final
 // symlink), for Unlink's EPERM-to-EISDIR adjustment.
 func isDirAt(c *FS, p string) bool {
-	name, errno := rel(p)
-	if errno != 0 {
-		return false
-	}
-	fi, err := c.root.Lstat(strings.TrimRight(name, "/"))
+	fi, err := c.root.Lstat(strings.TrimRight(rel(p), "/"))
 	return err == nil && fi.IsDir()
 }
 
-// rel checks p and returns it as a name relative to the root: "", "." and
-// "/" are the root itself (as wazero's DirFS has them); any other absolute
-// path is an escape.
-func rel(p string) (string, experimentalsys.Errno) {
-	switch {
-	case p == "" || p == "." || strings.Trim(p, "/") == "":
-		return ".", 0
-	case strings.HasPrefix(p, "/"):
-		return "", experimentalsys.EPERM
+// rel returns p as a name relative to the root. Every path is relative to
+// the FS (sys.FS.OpenFile): "", "." and "/" are the root itself, and leading
+// slashes are dropped, so "/x" is the root's x, as wazero's DirFS joins it.
+// wazero passes such paths itself: under a directory fd it opened as "."
+// (path_open(preopen, ".")) it names "x" as "" + "/" + "x"
+// (imports/wasi_snapshot_preview1 atPath). A host path is therefore never
+// resolved on the host: "/etc/passwd" is the root's etc/passwd.
+func rel(p string) string {
+	if p == "" || p == "." || strings.Trim(p, "/") == "" {
+		return "."
 	}
-	return p, 0
+	return strings.TrimLeft(p, "/")
 }
 
 // split splits a relative name into the directory holding its last

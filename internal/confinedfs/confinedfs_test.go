@@ -137,8 +137,10 @@ func TestEscapesAreRefused(t *testing.T) {
 		{"dotdot transient", "../sandbox/inside.txt", rd},
 		{"dotdot nofollow", "../outside/secret.txt", rd | nf},
 		{"dotdot create", "sub/../../outside/made-by-guest", cw},
-		{"absolute path", "/etc/passwd", rd},
-		{"absolute canary", filepath.Join(tmp, "outside", "secret.txt"), rd},
+		{"absolute path through etc -> /etc", "/etc/passwd", rd},
+		{"rooted dotdot", "/../outside/secret.txt", rd},
+		{"rooted host relative", "/reldir/secret.txt", rd},
+		{"rooted host absolute", "//absdir/secret.txt", rd},
 	}
 	for _, tc := range opens {
 		f, errno := c.OpenFile(tc.path, tc.flag, 0o644)
@@ -202,6 +204,82 @@ func TestEscapesAreRefused(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(tmp, "sandbox", "inside.txt")); err != nil {
 		t.Errorf("inside.txt gone: %v", err)
 	}
+}
+
+// Paths are relative to the FS: a leading slash names the root, never the
+// host's root. wazero passes such paths itself under a directory fd the guest
+// opened as "." of a preopen ("" + "/" + path), so they must work, and a host
+// path given that way must never reach the host file.
+func TestRootedPaths(t *testing.T) {
+	tmp, c := fixture(t, false)
+	for _, p := range []string{"/inside.txt", "//inside.txt", "/sub/../inside.txt", "/inlink", "/sub/back"} {
+		f, errno := c.OpenFile(p, experimentalsys.O_RDONLY, 0)
+		if errno != 0 {
+			t.Errorf("OpenFile(%q) = %v, want the root's inside.txt", p, errno)
+			continue
+		}
+		if got := readAll(t, f); got != inside {
+			t.Errorf("OpenFile(%q) reads %q, want %q", p, got, inside)
+		}
+		f.Close()
+	}
+	if st, errno := c.Stat("/sub/nested"); errno != 0 || !st.Mode.IsDir() {
+		t.Errorf("Stat(/sub/nested) = %+v, %v", st, errno)
+	}
+	if f, errno := c.OpenFile("/made", experimentalsys.O_CREAT|experimentalsys.O_WRONLY, 0o644); errno != 0 {
+		t.Errorf("create /made: %v", errno)
+	} else {
+		f.Close()
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "sandbox", "made")); err != nil {
+		t.Errorf("/made was not created in the root: %v", err)
+	}
+	if errno := c.Rename("/made", "/sub/made"); errno != 0 {
+		t.Errorf("Rename(/made, /sub/made) = %v", errno)
+	}
+	if errno := c.Unlink("/sub/made"); errno != 0 {
+		t.Errorf("Unlink(/sub/made) = %v", errno)
+	}
+
+	// The host's own path to the secret, given as a path of the FS, names
+	// the root's (missing) tmp/..., never the host file.
+	hostPath := filepath.Join(tmp, "outside", "secret.txt")
+	if f, errno := c.OpenFile(hostPath, experimentalsys.O_RDONLY, 0); errno != experimentalsys.ENOENT {
+		if f != nil {
+			t.Errorf("OpenFile(%q) opened something: %q", hostPath, readAll(t, f))
+			f.Close()
+		}
+		t.Errorf("OpenFile(%q) = %v, want ENOENT (the root has no such path)", hostPath, errno)
+	}
+	if errno := c.Unlink(hostPath); errno != experimentalsys.ENOENT {
+		t.Errorf("Unlink(%q) = %v, want ENOENT", hostPath, errno)
+	}
+	if f, errno := c.OpenFile(hostPath, experimentalsys.O_CREAT|experimentalsys.O_TRUNC|experimentalsys.O_WRONLY, 0o644); errno == 0 {
+		f.Close()
+		t.Errorf("OpenFile(%q, CREAT|TRUNC) succeeded: the root has no %s", hostPath, filepath.Dir(hostPath))
+	}
+	outsideUntouched(t, tmp)
+}
+
+// Readlink refuses a host-planted absolute target instead of handing the
+// guest the host path; relative targets, inside or out, come back verbatim.
+func TestReadlinkAbsoluteTarget(t *testing.T) {
+	tmp, c := fixture(t, false)
+	for _, p := range []string{"abs", "absdir", "etc", "/abs", "subdir/../etc"} {
+		if got, errno := c.Readlink(p); errno != experimentalsys.EPERM {
+			t.Errorf("Readlink(%q) = %q, %v, want EPERM", p, got, errno)
+		}
+	}
+	for p, want := range map[string]string{"rel": "../outside/secret.txt", "inlink": "inside.txt", "/sub/up": "../../outside"} {
+		if got, errno := c.Readlink(p); errno != 0 || got != want {
+			t.Errorf("Readlink(%q) = %q, %v, want %q", p, got, errno, want)
+		}
+	}
+	// The link is still there, and still not followed.
+	if st, errno := c.Lstat("abs"); errno != 0 || st.Mode&fs.ModeSymlink == 0 {
+		t.Errorf("Lstat(abs) = %+v, %v", st, errno)
+	}
+	outsideUntouched(t, tmp)
 }
 
 func TestGuestSymlinks(t *testing.T) {
