@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +79,10 @@ func (h *HostWatch) Act(st *Stage, run RunFunc) (RunFunc, error) {
 		// Embedded, this process is shared with the harness and other
 		// runs: only its fds open on this run's fixture are the guest's.
 		under := st.Fixture.Root
+		// Memory this process kept from earlier work goes back to the OS
+		// first, or an embedded guest's growth would reuse resident pages
+		// and not show.
+		debug.FreeOSMemory()
 		selfFDs, selfRSS := countFDsUnder("self", under), rssOf("self")
 		var (
 			mu                 sync.Mutex
