@@ -83,7 +83,7 @@ func socketSpecs2() []suites.Spec {
 			Judge: judgeAcceptNB,
 		},
 		{
-			ID: "socket.recv-send-shutdown", Area: suites.AreaSocket, Severity: suites.SeverityConformance, Level: suites.MUST,
+			ID: "socket.recv-send-shutdown", Area: suites.AreaSocket, Severity: suites.SeverityConformance, Level: suites.MUST, Racy: true,
 			Rule: "On an accepted connection sock_recv with RECV_PEEK and then without it return the same bytes, sock_send returns the size sent, sock_shutdown(WR) makes the host's client see end of stream, recv after shutdown(RD|WR) returns 0 bytes or an error, and sock_shutdown on stdout fails with NOTSOCK or BADF.",
 			Ref:  refPreview1 + "#sock_recv", Refs: []string{refPreview1 + "#sock_shutdown", refPreview1 + "#sock_send"}, Requires: listener,
 			Plan: func(*fixtures.Fixture, runners.Features) suites.Plan {
