@@ -433,7 +433,11 @@ func suite(t *testing.T, r *ctrd.Runner, d *ctrtest.Daemon) {
 	t.Run("trap-after-flood", func(t *testing.T) {
 		res := run(t, runners.Invocation{Module: module(t, "floodtrap"), Args: []string{"floodtrap"}, Timeout: 20 * time.Second})
 		if res.Ended != runners.EndedTrap || !res.Truncated || !strings.Contains(res.Detail, "unreachable") {
-			t.Errorf("got %s (truncated %v); want a trap found after the flood", res, res.Truncated)
+			tail := res.Stderr
+			if len(tail) > 400 {
+				tail = tail[len(tail)-400:]
+			}
+			t.Errorf("got %s (truncated %v); want a trap found after the flood; stderr ends %q", res, res.Truncated, tail)
 		}
 	})
 
