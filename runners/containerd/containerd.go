@@ -757,9 +757,23 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		return res, fmt.Errorf("containerd runner: exit status: %w", err)
 	}
 	if exited {
+		// The output copy ends when the guest's ends of the FIFOs close;
+		// wait for it first (bounded: a stray writer may hold them), since
+		// Delete refuses a task not yet marked stopped without waiting,
+		// and a trap's stderr line is the last thing copied.
+		waitOutput(task, outputDrain)
 		// Delete waits for the output copy to finish, then removes the FIFOs.
 		cctx, cancel := cleanupCtx()
-		_, delErr = task.Delete(cctx)
+		for {
+			_, delErr = task.Delete(cctx)
+			if !errdefs.IsFailedPrecondition(delErr) || cctx.Err() != nil {
+				break // a task still being marked stopped is retried
+			}
+			select {
+			case <-cctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
 		cancel()
 		deleted = delErr == nil || errdefs.IsNotFound(delErr)
 	}
@@ -782,4 +796,22 @@ func (r *Runner) run(ctx context.Context, img containerd.Image, inv runners.Invo
 		}
 	}
 	return res, nil
+}
+
+// outputDrain bounds how long a run waits for its output copy after the
+// task exited.
+const outputDrain = 5 * time.Second
+
+// waitOutput waits until the task's output has been copied, at most d.
+func waitOutput(task containerd.Task, d time.Duration) {
+	tio := task.IO()
+	if tio == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() { tio.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
