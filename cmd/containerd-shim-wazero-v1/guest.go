@@ -144,7 +144,18 @@ func guestMain() {
 		fmt.Fprintf(rep, "error %s\n", oneLine(err.Error()))
 		os.Exit(1)
 	}
-	os.Exit(code)
+	os.Exit(exitStatus(code))
+}
+
+// exitStatus is the process status for the guest's proc_exit code. A
+// status has 8 bits; a code past 255 would wrap, and 256 would read as
+// success, so every code past 255 ends with 255 instead (spec
+// exit.out-of-range: a non-zero code never reads as success).
+func exitStatus(code int) int {
+	if code < 0 || code > 255 {
+		return 255
+	}
+	return code
 }
 
 func oneLine(s string) string {
