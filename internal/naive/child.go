@@ -22,7 +22,9 @@ const childEnv = "WASICERT_NAIVE_CHILD"
 
 // childJob is what the parent hands the child.
 type childJob struct {
-	Probe    string
+	// Module is the probe module itself, so the child writes no probe
+	// directory of its own (it may die by a signal before cleaning up).
+	Module   runners.Module
 	Args     []string
 	Env      []string
 	Preopens []runners.Preopen
@@ -56,7 +58,7 @@ func (c childRunner) Run(ctx context.Context, inv runners.Invocation) (runners.R
 	if _, err := probes.Get(inv.Module.Name); err != nil {
 		return runners.Result{}, fmt.Errorf("naive child runs probe modules only: %w", err)
 	}
-	job, err := json.Marshal(childJob{Probe: inv.Module.Name, Args: inv.Args, Env: inv.Env, Preopens: inv.Preopens,
+	job, err := json.Marshal(childJob{Module: runners.Module{Name: inv.Module.Name, Bytes: inv.Module.Bytes}, Args: inv.Args, Env: inv.Env, Preopens: inv.Preopens,
 		Stdin: inv.Stdin, Timeout: inv.EffectiveTimeout(), Flaws: c.flaws})
 	if err != nil {
 		return runners.Result{}, err
@@ -111,15 +113,11 @@ func ChildMain() {
 	if err == nil {
 		err = json.Unmarshal(b, &job)
 	}
-	var mod runners.Module
-	if err == nil {
-		mod, err = probes.Get(job.Probe)
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "naive child:", err)
 		os.Exit(71)
 	}
-	res, err := NewWith(job.Flaws).Run(context.Background(), runners.Invocation{Module: mod, Args: job.Args, Env: job.Env,
+	res, err := NewWith(job.Flaws).Run(context.Background(), runners.Invocation{Module: job.Module, Args: job.Args, Env: job.Env,
 		Preopens: job.Preopens, Stdin: job.Stdin, Timeout: job.Timeout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "naive child:", err)
