@@ -3,16 +3,13 @@ package suites_test
 import (
 	"context"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/wasicert/wasicert/internal/netext"
 	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/runners"
-	"github.com/wasicert/wasicert/runners/cli"
 	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/verdicts"
 )
@@ -20,40 +17,7 @@ import (
 // hostile10Runtime is hostileRuntime with testdata/hostile10-runtime.sh:
 // the real wazero CLI runs the guest, then the script does act.
 func hostile10Runtime(t *testing.T, act string) runners.Runner {
-	t.Helper()
-	wz, err := runners.Open("wazero-cli")
-	if err != nil {
-		t.Skipf("hostile stand-ins run the real wazero CLI, which is not installed (make deps): %v", err)
-	}
-	t.Setenv("WASICERT_HOSTILE_WAZERO", wz.(*cli.Runner).Binary())
-	script, err := filepath.Abs("testdata/hostile10-runtime.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile("../runners/cli/templates/wazero-cli.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	y := string(b)
-	for old, new := range map[string]string{
-		"name: wazero-cli": "name: hostile10-" + act,
-		"binary: wazero":   "binary: " + script,
-		"run: [run, ":      "run: [" + act + ", run, ",
-	} {
-		if !strings.Contains(y, old) {
-			t.Fatalf("runners/cli/templates/wazero-cli.yaml no longer holds %q: update hostile10Runtime", old)
-		}
-		y = strings.Replace(y, old, new, 1)
-	}
-	tp, err := cli.ParseTemplate("hostile10-"+act+".yaml", []byte(y))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := tp.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return scriptRuntime(t, "hostile10-runtime.sh", "hostile10-", act)
 }
 
 // TestHostileHostWatchFollowsHelpers: a runtime whose helper process

@@ -26,13 +26,19 @@ import (
 // host access can. It skips when the wazero CLI is not installed (make deps
 // installs it; `make test` always has it).
 func hostileRuntime(t *testing.T, act string) runners.Runner {
+	return scriptRuntime(t, "hostile-runtime.sh", "hostile-", act)
+}
+
+// scriptRuntime is a runner whose "runtime" is testdata/script doing act,
+// on the shipped wazero-cli template (see hostileRuntime), named prefix+act.
+func scriptRuntime(t *testing.T, script, prefix, act string) runners.Runner {
 	t.Helper()
 	wz, err := runners.Open("wazero-cli")
 	if err != nil {
 		t.Skipf("hostile stand-ins run the real wazero CLI, which is not installed (make deps): %v", err)
 	}
 	t.Setenv("WASICERT_HOSTILE_WAZERO", wz.(*cli.Runner).Binary())
-	script, err := filepath.Abs("testdata/hostile-runtime.sh")
+	path, err := filepath.Abs(filepath.Join("testdata", script))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,16 +48,16 @@ func hostileRuntime(t *testing.T, act string) runners.Runner {
 	}
 	y := string(b)
 	for old, new := range map[string]string{
-		"name: wazero-cli": "name: hostile-" + act,
-		"binary: wazero":   "binary: " + script,
+		"name: wazero-cli": "name: " + prefix + act,
+		"binary: wazero":   "binary: " + path,
 		"run: [run, ":      "run: [" + act + ", run, ",
 	} {
 		if !strings.Contains(y, old) {
-			t.Fatalf("runners/cli/templates/wazero-cli.yaml no longer holds %q: update hostileRuntime", old)
+			t.Fatalf("runners/cli/templates/wazero-cli.yaml no longer holds %q: update scriptRuntime", old)
 		}
 		y = strings.Replace(y, old, new, 1)
 	}
-	tp, err := cli.ParseTemplate("hostile-"+act+".yaml", []byte(y))
+	tp, err := cli.ParseTemplate(prefix+act+".yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
