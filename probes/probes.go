@@ -219,3 +219,21 @@ func digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// SetDigest is the probe set's digest: "sha256:" and the SHA-256 of the
+// embedded modules' "name sha256\n" lines, sorted by name. Two wasicert
+// builds with the same digest ran the very same probe bytes, so their
+// results can be compared; result records and certificates carry it.
+// A module that fails its manifest check contributes its error instead.
+func SetDigest() string {
+	h := sha256.New()
+	for _, name := range Names() {
+		e := index[name]
+		if e.err != nil {
+			fmt.Fprintf(h, "%s error %s\n", name, e.err)
+			continue
+		}
+		fmt.Fprintf(h, "%s %s\n", name, e.mod.Digest)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}

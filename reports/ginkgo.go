@@ -185,8 +185,11 @@ func endTornLine(f *os.File, path string) error {
 }
 
 // Append writes one record as one line, in one write, and syncs it to disk.
-func (s *Stream) Append(r verdicts.Record) error {
-	b, err := json.Marshal(r)
+func (s *Stream) Append(r verdicts.Record) error { return s.AppendJSON(r) }
+
+// AppendJSON appends v as one JSON line and syncs it to disk.
+func (s *Stream) AppendJSON(v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,8 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		dir := filepath.Join(*out, safeName(name))
 		runArgs := []string{"run", "--runtime", name, "--junit", filepath.Join(dir, "junit.xml"),
-			"--results", filepath.Join(dir, "results.jsonl"), "--timeout", timeout.String()}
+			"--results", filepath.Join(dir, "results.jsonl"), "--records", filepath.Join(dir, "records.jsonl"),
+			"--timeout", timeout.String()}
 		if *labelFilter != "" {
 			runArgs = append(runArgs, "--label-filter", *labelFilter)
 		}
@@ -94,6 +95,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) (int, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		// The results file is appended to by every run: start this one afresh.
 		_ = os.Remove(filepath.Join(dir, "results.jsonl"))
+		_ = os.Remove(filepath.Join(dir, "records.jsonl"))
 		runErr := cmd.Start()
 		if runErr == nil {
 			done := make(chan error, 1)

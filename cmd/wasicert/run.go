@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/wasicert/wasicert/internal/buildinfo"
 	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/runners"
@@ -40,6 +40,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.StringVar(&cfg.GinkgoJSON, "json", "", "write ginkgo's JSON report to `FILE`")
 	fs.StringVar(&cfg.Summary, "summary", "", "write the summary JSON to `FILE` (default: beside the JUnit file)")
 	fs.StringVar(&cfg.Results, "results", "", "append one JSON record per spec to `FILE` as specs end (survives an interrupt; records carry the run's run_id)")
+	fs.StringVar(&cfg.Records, "records", "", "append one canonical result record per spec to `FILE` as specs end (wasicert compare reads them)")
 	fs.BoolVar(&cfg.NoExpectations, "no-expectations", false, "report the runtime's known deviations as the failures they are")
 	fs.StringVar(&cfg.ExpectationsFile, "expectations", "", "use this expectations `FILE` instead of the shipped one")
 	fs.StringVar(&cfg.FixtureDir, "fixture-dir", "", "parent `DIR` of the per-spec fixtures (default: the system temp dir)")
@@ -64,7 +65,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (int, error) {
 	if cfg.Summary == "" && cfg.JUnit != "" {
 		cfg.Summary = filepath.Join(filepath.Dir(cfg.JUnit), "summary.json")
 	}
-	for _, p := range []string{cfg.JUnit, cfg.GinkgoJSON, cfg.Summary, cfg.Results} {
+	for _, p := range []string{cfg.JUnit, cfg.GinkgoJSON, cfg.Summary, cfg.Results, cfg.Records} {
 		if err := reports.CheckWritable(p); err != nil {
 			return exitUsage, usageError{err.Error()}
 		}
@@ -213,10 +214,5 @@ func cmdList(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// version is wasicert's module version, or "devel" in a source build.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return fmt.Sprint("devel")
-}
+// version is wasicert's version (internal/buildinfo.Version).
+func version() string { return buildinfo.Version() }

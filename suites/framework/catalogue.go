@@ -76,7 +76,7 @@ func RunCatalogue(ctx context.Context, cfg Config) (Result, error) {
 	if err := CheckFixtureDir(cfg.FixtureDir); err != nil {
 		return Result{}, err
 	}
-	for _, p := range []string{cfg.JUnit, cfg.GinkgoJSON, cfg.Summary, cfg.Results} {
+	for _, p := range []string{cfg.JUnit, cfg.GinkgoJSON, cfg.Summary, cfg.Results, cfg.Records} {
 		if err := reports.CheckWritable(p); err != nil {
 			return Result{}, err
 		}

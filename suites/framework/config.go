@@ -13,6 +13,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wasicert/wasicert/internal/buildinfo"
+	"github.com/wasicert/wasicert/probes"
+	"github.com/wasicert/wasicert/records"
+	"github.com/wasicert/wasicert/reports"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/suites"
 	"github.com/wasicert/wasicert/suites/catalogue"
@@ -51,6 +55,9 @@ type Config struct {
 	// spec as specs end. "" writes none. (`ginkgo run` has its own
 	// --junit-report and --json-report too.)
 	JUnit, GinkgoJSON, Summary, Results string
+	// Records is the canonical records stream (package records), appended
+	// one record per spec as specs end; "" writes none.
+	Records string
 	// Out receives the printed summary; nil is os.Stdout.
 	Out io.Writer
 	// RunID names the run in every record, the summary and the JUnit
@@ -73,6 +80,7 @@ func RegisterFlags(fs *flag.FlagSet) *Config {
 	fs.DurationVar(&c.Timeout, "wasicert.timeout", runners.DefaultTimeout, "timeout of one probe run")
 	fs.StringVar(&c.Summary, "wasicert.summary", os.Getenv("WASICERT_SUMMARY"), "write the summary JSON here")
 	fs.StringVar(&c.Results, "wasicert.results", os.Getenv("WASICERT_RESULTS"), "stream one JSON record per spec here")
+	fs.StringVar(&c.Records, "wasicert.records", os.Getenv("WASICERT_RECORDS"), "stream one canonical record per spec here (wasicert compare reads them)")
 	return c
 }
 
@@ -156,6 +164,10 @@ type Session struct {
 	expected map[string]verdicts.Expectation
 	// owned says the session opened runner, so Close closes it.
 	owned bool
+	// records is the canonical records stream, nil when cfg.Records is "";
+	// env is what every record says about where it was measured.
+	records *reports.Stream
+	env     records.Env
 }
 
 // Open opens cfg's runtime (unless cfg.Runner is set) and loads its
@@ -186,6 +198,13 @@ func Open(cfg Config) (*Session, error) {
 		s.Close()
 		return nil, err
 	}
+	if cfg.Records != "" {
+		s.env = records.ThisEnv(s.runner.Name(), s.runner.Version(), buildinfo.Version(), probes.SetDigest())
+		if s.records, err = reports.OpenStream(cfg.Records); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("records stream: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -208,12 +227,21 @@ func (s *Session) Execute(ctx context.Context, spec suites.Spec) verdicts.Record
 	if cause, ok := interruptedBy(ctx); ok {
 		markInterrupted(&rec, cause)
 	}
+	if s.records != nil {
+		// A write error must not cost the verdict; the stream's next
+		// reader sees the record missing.
+		_ = s.records.AppendJSON(records.Make(rec, spec.Racy, s.env))
+	}
 	return rec
 }
 
 // Close closes the runtime if the session opened it and it holds resources
 // (a containerd runner's images, its state dir: an io.Closer).
 func (s *Session) Close() error {
+	if s.records != nil {
+		_ = s.records.Close()
+		s.records = nil
+	}
 	if !s.owned {
 		return nil
 	}
