@@ -224,7 +224,7 @@ func Records(spec, la, lb string, a, b records.Record) []Divergence {
 		// comparison (a newer format) changed. Never pass that silently.
 		out = append(out, d(Real, "digest", a.Digest, b.Digest, "the digests differ"))
 	}
-	if ref := cmp.Or(a.Intermittent, b.Intermittent); ref != "" {
+	if ref := cmp.Or(intermittent(a), intermittent(b)); ref != "" {
 		for i := range out {
 			if out[i].Class == Real {
 				out[i].Class, out[i].Why = Intermittent, "the runtime's expectations mark this deviation intermittent: "+ref
@@ -232,6 +232,15 @@ func Records(spec, la, lb string, a, b records.Record) []Divergence {
 		}
 	}
 	return out
+}
+
+// intermittent is the reference of r's expectation when it says the
+// deviation is intermittent, else "".
+func intermittent(r records.Record) string {
+	if r.Expected != nil && r.Expected.Intermittent {
+		return r.Expected.Reference
+	}
+	return ""
 }
 
 // callKeys names each call by check, op and occurrence ("k|open|2"), and
