@@ -6,14 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	iofs "io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/wasicert/wasicert/compare"
-	"github.com/wasicert/wasicert/records"
 	"github.com/wasicert/wasicert/reports"
 )
 
@@ -60,7 +56,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) (int, error) {
 	if err := reports.CheckWritable(*jsonOut); err != nil {
 		return exitUsage, usageError{err.Error()}
 	}
-	sets, err := loadSets(paths)
+	sets, err := compare.Load(paths)
 	if err != nil {
 		return exitUsage, usageError{err.Error()}
 	}
@@ -140,42 +136,6 @@ func short(digest string) string {
 		d = d[:12]
 	}
 	return d
-}
-
-// loadSets reads every records file named, or found under a directory
-// named (files called records.jsonl or *.records.jsonl).
-func loadSets(paths []string) ([]*compare.Set, error) {
-	var sets []*compare.Set
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("compare: %v", err)
-		}
-		files := []string{p}
-		if fi.IsDir() {
-			files = nil
-			_ = filepath.WalkDir(p, func(f string, d iofs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() && (d.Name() == "records.jsonl" || strings.HasSuffix(d.Name(), ".records.jsonl")) {
-					files = append(files, f)
-				}
-				return nil
-			})
-			if len(files) == 0 {
-				return nil, fmt.Errorf("compare: no records.jsonl under %s: write records with wasicert run --records or wasicert matrix", p)
-			}
-		}
-		for _, f := range files {
-			recs, err := records.Read(f)
-			if err != nil {
-				return nil, fmt.Errorf("compare: %v", err)
-			}
-			if len(recs) == 0 {
-				return nil, fmt.Errorf("compare: %s holds no records: the run that wrote it ran no spec", f)
-			}
-			sets = append(sets, compare.Sets(f, recs)...)
-		}
-	}
-	return sets, nil
 }
 
 // writeDivergences prints the divergences spec by spec, the spec's worst
