@@ -122,7 +122,7 @@ func TestActionlintFailsBrokenWorkflow(t *testing.T) {
 		{name: "unterminated expression", old: "${{ !cancelled() && needs.setup.result == 'success' }}", new: "${{ !cancelled() && needs.setup.result == 'success' }", want: "expression"},
 		{name: "unknown runner label", old: "runner: [ubuntu-24.04, ubuntu-24.04-arm]", new: "runner: [ubuntu-24.04, ubuntu-24.04-arm64]", want: `"ubuntu-24.04-arm64"`},
 		{name: "unknown action input", old: "if-no-files-found: error", new: "if-no-file-found: error", want: `"if-no-file-found"`},
-		{name: "unquoted variable (shellcheck)", old: `echo "WASICERT_SRC=$src" >> "$GITHUB_ENV"`, new: `echo "WASICERT_SRC=$src" >> $GITHUB_ENV`, want: "SC2086", shellcheck: true},
+		{name: "unquoted variable (shellcheck)", old: `echo "SRC_DIR=$src" >> "$GITHUB_ENV"`, new: `echo "SRC_DIR=$src" >> $GITHUB_ENV`, want: "SC2086", shellcheck: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
