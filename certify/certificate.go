@@ -73,7 +73,7 @@ type Certificate struct {
 	Probes    string `json:"probes"`
 	Catalogue string `json:"catalogue"`
 	// Subject is what is certified: the runtime's binary or image.
-	Subject Subject `json:"subject"`
+	Subject Subject   `json:"subject"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended"`
 	// Complete says every spec of the catalogue got a verdict; when not,
