@@ -45,6 +45,7 @@ usage:
   wasicert certify --runtime NAME --out DIR
                                         run everything on one runtime and write a certification bundle
   wasicert verify [--pubkey FILE] DIR   check a bundle: hashes, digests, verdicts, signature
+  wasicert diff OLD NEW                  what newly fails, newly passes or answers differently between two runs or bundles
   wasicert compare [--by arch|runtime] RECORDS...
                                         compare canonical records across architectures or runtimes
   wasicert version                      print wasicert's version
@@ -83,6 +84,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdCertify(args[1:], stdout, stderr)
 	case "verify":
 		code, err = cmdVerify(args[1:], stdout, stderr)
+	case "diff":
+		code, err = cmdDiff(args[1:], stdout, stderr)
 	case "compare":
 		code, err = cmdCompare(args[1:], stdout, stderr)
 	case "version":
@@ -90,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q: use run, list, runtimes, matrix, certify, verify, compare or version (wasicert help)", args[0])
+		err = usagef("unknown command %q: use run, list, runtimes, matrix, certify, verify, diff, compare or version (wasicert help)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wasicert: "+err.Error())
