@@ -16,6 +16,7 @@ BENCH_COUNT ?= 6
 
 include probes/probes.mk
 include ci/runtimes/runtimes.mk
+include reports/htmlreport/chromium.mk
 
 # The runtimes `make test` runs the capability suite on: a missing one fails
 # the matrix, so a broken install cannot pass as "not installed".
@@ -32,7 +33,7 @@ run: build
 		--json $(OUT)/$(RUNTIME)/ginkgo.json --results $(OUT)/$(RUNTIME)/results.jsonl
 
 # deps installs everything the tests use; each step skips what is present.
-deps: probes-toolchain ginkgo runtimes
+deps: probes-toolchain ginkgo runtimes chromium
 
 ginkgo: $(GINKGO)
 $(GINKGO):
