@@ -89,8 +89,9 @@ var passColour = color.NRGBA{0x8f, 0xd1, 0x9e, 0xff}
 // selecting area=env through DOM events leaves exactly the env specs (and
 // a shorter page with fewer pass-coloured lines), clicking "only rows with
 // a failure" leaves exactly the specs some runtime failed, and the page
-// fetched nothing. Two controls show the checks can fail: the same page
-// with the matrix hidden by CSS, and with its filter script broken.
+// fetched nothing. Three controls show the checks can fail: the same page
+// with the matrix hidden by CSS, painted over (visible to the DOM, not in
+// the pixels), and with its filter script broken.
 // Screenshots are kept under out/report-html/.
 func TestReportHTMLInChromium(t *testing.T) {
 	exe := chromium(t)
@@ -206,12 +207,26 @@ func TestReportHTMLInChromium(t *testing.T) {
 	} else {
 		t.Logf("control (matrix hidden by CSS) refused: %v", err)
 	}
-	st.Visible = len(all) // the DOM check alone deceived: the pixels still refuse
+
+	// Control 2: the matrix painted over. The DOM calls every row visible;
+	// only the screenshot's pixels can tell.
+	covered := filepath.Join(dir, "covered.html")
+	writeFile(t, covered, 0o644, strings.Replace(string(html), "</style>",
+		"body { position: relative; } body::after { content: \"\"; position: absolute; inset: 0; background: #fff; }\n</style>", 1))
+	st, shot, err = load(ctx, "file://"+covered, filepath.Join(artifacts, "control-covered.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Visible != len(all) {
+		t.Errorf("control: the DOM shows %d of %d rows of the covered page, want all: the control tests the pixels", st.Visible, len(all))
+	}
 	if err := matrixVisible(st, shot, len(all)); err == nil || !strings.Contains(err.Error(), "screenshot") {
-		t.Errorf("control: the pixel check passed a page whose matrix is hidden (%v)", err)
+		t.Errorf("control: the pixel check passed a page whose matrix is painted over (%v)", err)
+	} else {
+		t.Logf("control (matrix painted over) refused: %v", err)
 	}
 
-	// Control 2: the filter script broken (its change listener gone).
+	// Control 3: the filter script broken (its change listener gone).
 	broken := filepath.Join(dir, "broken.html")
 	page := strings.Replace(string(html), `form.addEventListener("change", apply);`, "", 1)
 	page = strings.Replace(page, `form.addEventListener("input", apply);`, "", 1)
