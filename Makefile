@@ -19,6 +19,7 @@ CERTIFY_BENCH_COUNT ?= 3
 include probes/probes.mk
 include ci/runtimes/runtimes.mk
 include ci/github/workflow.mk
+include reports/htmlreport/chromium.mk
 
 # The runtimes `make test` runs the capability suite on: a missing one fails
 # the matrix, so a broken install cannot pass as "not installed".
@@ -35,7 +36,7 @@ run: build
 		--json $(OUT)/$(RUNTIME)/ginkgo.json --results $(OUT)/$(RUNTIME)/results.jsonl
 
 # deps installs everything the tests use; each step skips what is present.
-deps: probes-toolchain ginkgo runtimes workflow-tools
+deps: probes-toolchain ginkgo runtimes workflow-tools chromium
 
 ginkgo: $(GINKGO)
 $(GINKGO):

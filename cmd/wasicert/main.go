@@ -48,6 +48,8 @@ usage:
   wasicert diff OLD NEW                  what newly fails, newly passes or answers differently between two runs or bundles
   wasicert compare [--by arch|runtime] RECORDS...
                                         compare canonical records across architectures or runtimes
+  wasicert report --html FILE RECORDS...
+                                        write an HTML report of canonical records
   wasicert version                      print wasicert's version
 
 run 'wasicert run -h' for the flags of run.
@@ -88,12 +90,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdDiff(args[1:], stdout, stderr)
 	case "compare":
 		code, err = cmdCompare(args[1:], stdout, stderr)
+	case "report":
+		err = cmdReport(args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "wasicert", version())
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q: use run, list, runtimes, matrix, certify, verify, diff, compare or version (wasicert help)", args[0])
+		err = usagef("unknown command %q: use run, list, runtimes, matrix, certify, verify, diff, compare, report or version (wasicert help)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wasicert: "+err.Error())
