@@ -38,6 +38,9 @@ const (
 	arithmeticNaN = "arithmetic-nan"
 )
 
+// maxValueCauses bounds the causes (and notes) a value judge names.
+const maxValueCauses = 8
+
 // detValue is one record det.wasm prints (its call) and what the spec
 // fixes for it: "f32:3f800000" exactly, or the type prefix and canonicalNaN
 // or arithmeticNaN.
@@ -193,21 +196,34 @@ func judgeDet(check string, table []detValue) func(*suites.Evidence) suites.Judg
 			}
 		}
 		j := suites.Pass()
-		var nans []string
+		var nans, bad, why []string
 		for _, v := range table {
 			data, ok := got[v.call]
 			if !ok {
-				j = suites.Worse(j, suites.Judgement{Verdict: verdicts.Fail, Causes: []string{"value:" + v.call},
-					Reason: v.call + ": no record"})
+				bad, why = append(bad, "value:"+v.call), append(why, v.call+": no record")
 				continue
 			}
 			if strings.HasSuffix(v.want, "nan") {
 				_, bits, _ := strings.Cut(data, ":")
 				nans = append(nans, v.call+"="+bits)
 			}
-			if why := detMismatch(v.want, data); why != "" {
-				j = suites.Worse(j, suites.Judgement{Verdict: verdicts.Fail, Causes: []string{"value:" + v.call},
-					Reason: fmt.Sprintf("%s gave %s: %s", v.call, data, why)})
+			if w := detMismatch(v.want, data); w != "" {
+				bad, why = append(bad, "value:"+v.call), append(why, fmt.Sprintf("%s gave %s: %s", v.call, data, w))
+			}
+		}
+		if len(bad) > 0 {
+			// The first few wrong values name the causes; the count says
+			// how many more there were.
+			reason := why[0]
+			if len(why) > 1 {
+				reason += fmt.Sprintf(" (and %d more wrong values)", len(why)-1)
+			}
+			if len(bad) > maxValueCauses {
+				bad = append(bad[:maxValueCauses], fmt.Sprintf("value:+%d", len(bad)-maxValueCauses))
+			}
+			j = suites.Judgement{Verdict: verdicts.Fail, Reason: reason, Causes: bad}
+			for _, w := range why[1:min(len(why), maxValueCauses)] {
+				j.Notes = append(j.Notes, w)
 			}
 		}
 		if len(nans) > 0 {
