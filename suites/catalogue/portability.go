@@ -140,7 +140,7 @@ func trapSpec(id, rule, ref string, kinds ...string) suites.Spec {
 }
 
 // judgeTraps: each rerun of a trap spec printed its "armed" record, no value
-// after it, and did not end as success. A trap is a pass; another failing
+// after it, and did not end as success nor hang. A trap is a pass; another failing
 // end (a non-zero status, a crash) passes with a note, as exit.trap-status
 // judges runtimes that do not tell a trap apart.
 func judgeTraps(ev *suites.Evidence) suites.Judgement {
@@ -177,6 +177,9 @@ func judgeTraps(ev *suites.Evidence) suites.Judgement {
 		case res.Ended == runners.EndedExit && res.ExitCode == 0:
 			j = suites.Worse(j, suites.Judgement{Verdict: verdicts.Fail, Causes: []string{cause},
 				Reason: rr.Name + " ended the run with status 0: a trap reads as success"})
+		case res.Ended == runners.EndedTimeout:
+			j = suites.Worse(j, suites.Judgement{Verdict: verdicts.Fail, Causes: []string{cause},
+				Reason: rr.Name + " did not trap: the run hung until " + res.String()})
 		case res.Ended == runners.EndedTrap:
 			j.Notes = append(j.Notes, rr.Name+" -> "+res.String())
 		default:
