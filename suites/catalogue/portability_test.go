@@ -10,6 +10,8 @@ import (
 	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/wazero"
+	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/verdicts"
 )
 
 // TestDetMismatch: the value check accepts exactly what the spec allows: a
@@ -95,6 +97,35 @@ func TestDetTablesMatchProbe(t *testing.T) {
 		}
 		if !slices.Equal(printed, listed) {
 			t.Errorf("op %s printed calls\n  %q\nthe judge's table lists\n  %q", op, printed, listed)
+		}
+	}
+}
+
+// TestJudgeTraps: a trap kind passes only when the probe reached the
+// instruction ("armed") and the run then ended without a value: by a trap,
+// or by another failure (with a note). A value, status 0 or a hang fails
+// with the kind's own cause; a run that never reached the instruction is
+// not the instruction's fault.
+func TestJudgeTraps(t *testing.T) {
+	armed := `{"check":"trap","op":"trap","call":"i32.div_s(1,0)","outcome":"ok","errno":"SUCCESS","data":"armed"}` + "\n"
+	value := `{"check":"trap","op":"trap","call":"i32.div_s(1,0)","outcome":"ok","errno":"SUCCESS","data":"i32:00000000"}` + "\n"
+	for _, c := range []struct {
+		name  string
+		res   runners.Result
+		cause string // "" for a pass
+	}{
+		{"trap", runners.Result{Ended: runners.EndedTrap, Stdout: []byte(armed)}, ""},
+		{"non-zero exit", runners.Result{Ended: runners.EndedExit, ExitCode: 1, Stdout: []byte(armed)}, ""},
+		{"value then exit 0", runners.Result{Ended: runners.EndedExit, Stdout: []byte(armed + value)}, "trap:i32.div_s(1,0)"},
+		{"value then a trap", runners.Result{Ended: runners.EndedTrap, Stdout: []byte(armed + value)}, "trap:i32.div_s(1,0)"},
+		{"exit 0", runners.Result{Ended: runners.EndedExit, Stdout: []byte(armed)}, "trap:i32.div_s(1,0)"},
+		{"hang", runners.Result{Ended: runners.EndedTimeout, Stdout: []byte(armed)}, "trap:i32.div_s(1,0)"},
+		{"never armed", runners.Result{Ended: runners.EndedTrap}, "run:not-armed"},
+	} {
+		ev := &suites.Evidence{Plan: suites.Plan{Actors: []suites.Actor{&Reruns{Runs: []Rerun{{Name: "i32.div_s(1,0)", Result: c.res}}}}}}
+		j := judgeTraps(ev)
+		if c.cause == "" && j.Verdict != verdicts.Pass || c.cause != "" && !slices.Contains(j.Causes, c.cause) {
+			t.Errorf("%s: %s (%s) causes %v, want cause %q", c.name, j.Verdict, j.Reason, j.Causes, c.cause)
 		}
 	}
 }
