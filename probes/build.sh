@@ -37,6 +37,7 @@ exit exit.wat
 grow grow.wat
 clock clock.c probe.c kv.c probe.h kv.h
 res res.c probe.c kv.c probe.h kv.h
+det det.c probe.c probe.h
 '
 
 cd "$here/src"

@@ -93,6 +93,15 @@ const (
 	OpExtConnect = "ext-connect"
 	OpExtListen  = "ext-listen"
 	OpExtBad     = "ext-bad"
+
+	// det.wasm (src/det.c): determinism probes, one record per result.
+	OpNaN     = "nan"
+	OpNaNBits = "nan-bits"
+	OpFloat   = "float"
+	OpInt     = "int"
+	OpTrap    = "trap"
+	OpMemory  = "memory"
+	OpEndian  = "endian"
 )
 
 // Ops lists every op, for checks against the sources.
@@ -109,6 +118,7 @@ var Ops = []string{
 	OpAcceptNB, OpPeek, OpExtConnect, OpExtListen, OpExtBad,
 	OpClosePreopen, OpRenumberOver, OpRenumberEdge, OpRenumberStdio, OpScan, OpSync, OpStdio,
 	OpStdioRenumber, OpCloseStdout, OpRaise, OpAlive,
+	OpNaN, OpNaNBits, OpFloat, OpInt, OpTrap, OpMemory, OpEndian,
 }
 
 // The op names of records that an op prints for one of its calls rather

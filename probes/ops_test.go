@@ -12,7 +12,7 @@ import (
 // PROTOCOL.md's op tables name exactly the same ops.
 func TestOpsMatchSources(t *testing.T) {
 	var src []string
-	for _, f := range []string{"src/fs.c", "src/sock.c", "src/sockext.c", "src/clock.c", "src/res.c", "src/proc.c"} {
+	for _, f := range []string{"src/fs.c", "src/sock.c", "src/sockext.c", "src/clock.c", "src/res.c", "src/proc.c", "src/det.c"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -510,7 +510,7 @@ func TestSockEcho(t *testing.T) {
 // ---- the Go API ------------------------------------------------------------
 
 func TestGet(t *testing.T) {
-	want := []string{"clock", "exit", "flood", "fs", "grow", "proc", "res", "sock", "sockwamr", "sockwasmedge", "spin", "trap"}
+	want := []string{"clock", "det", "exit", "flood", "fs", "grow", "proc", "res", "sock", "sockwamr", "sockwasmedge", "spin", "trap"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}

@@ -131,6 +131,12 @@ func TestNegativeControls(t *testing.T) {
 		{weakened.ExitCodeLost, map[string]verdicts.Verdict{
 			"exit.code-passthrough": verdicts.Fail, "exit.out-of-range": verdicts.Fail,
 		}},
+		{weakened.LastBitWrong, map[string]verdicts.Verdict{
+			"portability.nan-canonical": verdicts.Fail, "portability.nan-bits": verdicts.Fail,
+			"portability.float-conversions": verdicts.Fail, "portability.integer-ops": verdicts.Fail,
+			"portability.memory-grow-limit": verdicts.Fail, "portability.memory-edges": verdicts.Fail,
+			"portability.endianness": verdicts.Fail,
+		}},
 	}
 	for _, c := range controls {
 		t.Run(c.weakening.Name, func(t *testing.T) {
@@ -256,6 +262,7 @@ func TestEverySpecCanFail(t *testing.T) {
 		newNetExt(t, netext.WasmEdge, netext.PoolIgnored),
 		weakened.Wrap(base, weakened.ExitStatusMod256),
 		weakened.Wrap(base, weakened.TrapAsSuccess),
+		weakened.Wrap(base, weakened.LastBitWrong),
 		naive.NewWith(naive.FDFlaws{PreopenCloseIgnored: true}),
 		naive.NewWith(naive.FDFlaws{RenumberCopies: true}),
 		naive.NewWith(naive.FDFlaws{RenumberDup2: true}),

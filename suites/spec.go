@@ -52,6 +52,10 @@ const (
 	AreaStdio Area = "stdio"
 	// AreaResource: host resource bounds a guest must not break through.
 	AreaResource Area = "resource"
+	// AreaPortability: the results the WebAssembly spec makes the same on
+	// every CPU and runtime (NaN rules, rounding, integer ops, traps,
+	// memory.grow, endianness).
+	AreaPortability Area = "portability"
 )
 
 // Group is the catalogue group an area belongs to, numbered as in
@@ -85,6 +89,8 @@ func (a Area) Group() int {
 		return 12
 	case AreaShim:
 		return 13
+	case AreaPortability:
+		return 14
 	}
 	return 0
 }
