@@ -16,6 +16,7 @@ BENCH_COUNT ?= 6
 
 include probes/probes.mk
 include ci/runtimes/runtimes.mk
+include ci/github/workflow.mk
 
 # The runtimes `make test` runs the capability suite on: a missing one fails
 # the matrix, so a broken install cannot pass as "not installed".
@@ -32,13 +33,13 @@ run: build
 		--json $(OUT)/$(RUNTIME)/ginkgo.json --results $(OUT)/$(RUNTIME)/results.jsonl
 
 # deps installs everything the tests use; each step skips what is present.
-deps: probes-toolchain ginkgo runtimes
+deps: probes-toolchain ginkgo runtimes workflow-tools
 
 ginkgo: $(GINKGO)
 $(GINKGO):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
 
-test: deps vet unit race probes-check e2e matrix containerd
+test: deps vet workflow-lint unit race probes-check e2e matrix containerd
 
 vet:
 	$(GO) vet ./...

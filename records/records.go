@@ -82,6 +82,14 @@ type Call struct {
 	Data    string   `json:"data,omitempty"`
 }
 
+// Expected is the part of a verdicts.Expectation a record keeps.
+type Expected struct {
+	Verdict   verdicts.Verdict `json:"verdict"`
+	Reference string           `json:"reference"`
+	// Intermittent: the deviation does not show on every run.
+	Intermittent bool `json:"intermittent,omitempty"`
+}
+
 // Record is one spec's canonical result on one runtime in one environment.
 type Record struct {
 	Format   int    `json:"format"`
@@ -97,15 +105,17 @@ type Record struct {
 	// Racy: the spec's answers depend on timing (suites.Spec.Racy); its calls
 	// are left out and only the verdict and causes are compared.
 	Racy bool `json:"racy,omitempty"`
-	// Intermittent is the reference of the runtime's expectation that says
-	// this spec's deviation does not show on every run, "" otherwise.
-	Intermittent string `json:"intermittent,omitempty"`
-	Calls        []Call `json:"calls,omitempty"`
-	Ended        string `json:"ended,omitempty"`
-	ExitCode     int    `json:"exit_code"`
+	// Expected is the runtime's expectation covering the spec (a known
+	// deviation, with its reference), nil when none does. The verdict after
+	// expectations is Verdict turned expected-failure when Expected.Verdict
+	// matches it, unexpected-pass when the run passed.
+	Expected *Expected `json:"expected,omitempty"`
+	Calls    []Call    `json:"calls,omitempty"`
+	Ended    string    `json:"ended,omitempty"`
+	ExitCode int       `json:"exit_code"`
 	// Digest is "sha256:" and the SHA-256 of the record's portable part
-	// (everything above but Area, Severity, Level, Racy and Intermittent,
-	// as JSON): two records with one digest showed the same.
+	// (everything above but Area, Severity, Level, Racy and Expected, as
+	// JSON): two records with one digest showed the same.
 	Digest string `json:"digest"`
 	Env    Env    `json:"env"`
 }
@@ -133,8 +143,8 @@ func Make(r verdicts.Record, racy bool, env Env) Record {
 	for _, cause := range r.Causes {
 		c.Causes = append(c.Causes, NormaliseText(cause))
 	}
-	if r.Expectation != nil && r.Expectation.Intermittent {
-		c.Intermittent = r.Expectation.Reference
+	if e := r.Expectation; e != nil {
+		c.Expected = &Expected{Verdict: e.Verdict, Reference: e.Reference, Intermittent: e.Intermittent}
 	}
 	if !racy {
 		for _, call := range r.Calls {
@@ -152,6 +162,13 @@ func (c Record) digest() string {
 	b, _ := json.Marshal(portable{c.Spec, c.Verdict, c.Causes, c.Calls, c.Ended, c.ExitCode})
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Seal sets the record's digest from its content, for a record made or
+// changed by hand (a test planting a divergence).
+func (c Record) Seal() Record {
+	c.Digest = c.digest()
+	return c
 }
 
 // Verify reports whether the record's digest matches its content.

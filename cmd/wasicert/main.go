@@ -42,6 +42,8 @@ usage:
   wasicert list [--label-filter EXPR]   print every spec as JSON lines
   wasicert runtimes [--json]            list every known runtime: installed or not, version, features
   wasicert matrix [--out DIR]           run the suites on every installed runtime, side by side
+  wasicert compare [--by arch|runtime] RECORDS...
+                                        compare canonical records across architectures or runtimes
   wasicert version                      print wasicert's version
 
 run 'wasicert run -h' for the flags of run.
@@ -74,12 +76,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRuntimes(args[1:], stdout)
 	case "matrix":
 		code, err = cmdMatrix(args[1:], stdout, stderr)
+	case "compare":
+		code, err = cmdCompare(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "wasicert", version())
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q: use run, list, runtimes, matrix or version (wasicert help)", args[0])
+		err = usagef("unknown command %q: use run, list, runtimes, matrix, compare or version (wasicert help)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wasicert: "+err.Error())

@@ -195,11 +195,12 @@ func sourceEnvVars(t *testing.T, repo string) (product, tests map[string]bool) {
 	return product, tests
 }
 
-// isSource: Go, shell and make files, and scripts without an extension
-// (.ci/run) that start with a shell's #!.
+// isSource: Go, shell and make files, GitHub workflows (.yml: the env a
+// project adopting ci/github/wasicert.yml sets), and scripts without an
+// extension (.ci/run) that start with a shell's #!.
 func isSource(p string) bool {
 	switch filepath.Ext(p) {
-	case ".go", ".sh", ".mk":
+	case ".go", ".sh", ".mk", ".yml":
 		return true
 	case "":
 		if filepath.Base(p) == "Makefile" {
