@@ -16,6 +16,7 @@ BENCH_COUNT ?= 6
 
 include probes/probes.mk
 include ci/runtimes/runtimes.mk
+include ci/qemu/qemu.mk
 include ci/github/workflow.mk
 
 # The runtimes `make test` runs the capability suite on: a missing one fails
@@ -39,7 +40,7 @@ ginkgo: $(GINKGO)
 $(GINKGO):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
 
-test: deps vet workflow-lint unit race probes-check e2e matrix containerd
+test: deps vet workflow-lint unit race probes-check e2e matrix arch containerd
 
 vet:
 	$(GO) vet ./...
