@@ -14,6 +14,7 @@
 #            arm64 wasicert-worker-wasmtime (cross-built with Debian's
 #            aarch64-linux-gnu toolchain) under qemu-aarch64
 #            ($WASICERT_WORKER_EMULATOR); on amd64, native wasmtime.
+#            amd64 legs run make build's bin/wasicert natively.
 #
 # Environment: WASICERT_TIME_SCALE (default 5) multiplies the per-run timeout
 # (10s) under emulation; WASICERT_LEG_BIN (default <repo>/bin/linux-GOARCH)
@@ -79,8 +80,9 @@ if [ "$RUNTIME" = wasmtime ] && [ "$ARCH" = arm64 ]; then
 	wasicert=("$REPO/bin/wasicert")
 	export WASICERT_WORKER_EMULATOR="${emu[0]} -L /usr/aarch64-linux-gnu"
 	export WASICERT_WORKER_DIR=$BIN WASICERT_RUNTIME_ARCH=arm64
-elif [ "$RUNTIME" = wasmtime ]; then
-	# Native wasmtime: its worker from make -f ci/runtimes/runtimes.mk workers.
+elif [ "$ARCH" = amd64 ]; then
+	# Native: make build's wasicert (wasmtime's worker comes from
+	# make -f ci/runtimes/runtimes.mk workers).
 	(cd "$REPO" && "$GO" build -o "$REPO/bin/wasicert" ./cmd/wasicert)
 	wasicert=("$REPO/bin/wasicert")
 else
