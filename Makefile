@@ -13,11 +13,14 @@ TOOLS := $(CURDIR)/.tools
 GINKGO_VERSION := v2.34.0
 GINKGO := $(TOOLS)/bin/ginkgo
 BENCH_COUNT ?= 6
+# A certification run is the whole catalogue: fewer iterations per runtime.
+CERTIFY_BENCH_COUNT ?= 3
 
 include probes/probes.mk
 include ci/runtimes/runtimes.mk
 include ci/qemu/qemu.mk
 include ci/github/workflow.mk
+include reports/htmlreport/chromium.mk
 
 # The runtimes `make test` runs the capability suite on: a missing one fails
 # the matrix, so a broken install cannot pass as "not installed".
@@ -34,7 +37,7 @@ run: build
 		--json $(OUT)/$(RUNTIME)/ginkgo.json --results $(OUT)/$(RUNTIME)/results.jsonl
 
 # deps installs everything the tests use; each step skips what is present.
-deps: probes-toolchain ginkgo runtimes workflow-tools
+deps: probes-toolchain ginkgo runtimes workflow-tools chromium
 
 ginkgo: $(GINKGO)
 $(GINKGO):
@@ -83,6 +86,7 @@ containerd: build
 bench:
 	mkdir -p $(OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ | tee $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench . -count $(CERTIFY_BENCH_COUNT) -timeout 2h ./bench/certify/ | tee $(OUT)/bench-certify.txt
 
 # bench-containers (root): the same hello as a wasm container through our shim
 # and as a Linux container (runc + static busybox) on one containerd, 2.2.9

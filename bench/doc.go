@@ -4,6 +4,8 @@
 //   - BenchmarkCapabilitySuite (suite_test.go): the whole catalogue on
 //     embedded wazero, with the harness's own cost per spec apart from the
 //     runtime's (make bench);
+//   - bench/certify: `wasicert certify` then `wasicert verify` per
+//     installed runtime, end to end, with the bundle's size (make bench);
 //   - bench/containers: the same hello as a wasm container through our shim
 //     and as a Linux container through runc on one private containerd:
 //     image size, cold start, peak memory (make bench-containers, as root;

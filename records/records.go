@@ -316,6 +316,14 @@ func Read(path string) ([]Record, error) {
 		if pending != nil {
 			return nil, pending
 		}
+		// A newer format may add fields: its format number is read first,
+		// so it is named as newer rather than as not a records file.
+		var head struct {
+			Format int `json:"format"`
+		}
+		if json.Unmarshal(line, &head) == nil && head.Format > Format {
+			return nil, fmt.Errorf("%s:%d: record format %d is newer than this wasicert's (%d): use the wasicert that wrote it, or a newer one", path, n, head.Format, Format)
+		}
 		var r Record
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()

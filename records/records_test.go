@@ -88,10 +88,12 @@ func TestReadRejectsWhatIsNotARecord(t *testing.T) {
 		extra string
 		want  string
 	}{
-		"edited":   {[]records.Record{edited}, "", "digest does not match"},
-		"newer":    {[]records.Record{newer.Seal()}, "", "newer than this wasicert's"},
-		"results":  {nil, `{"spec":"x","verdict":"pass","run_id":"r"}` + "\n", "not a canonical records file"},
-		"torn-mid": {nil, `{"format":1,"spec":"pre` + "\n" + `{}` + "\n", "not a canonical records file"},
+		"edited": {[]records.Record{edited}, "", "digest does not match"},
+		"newer":  {[]records.Record{newer.Seal()}, "", "newer than this wasicert's"},
+		// A newer format that adds a field is named as newer, not as no records.
+		"newer-field": {nil, `{"format":2,"spec":"x","placement":"rack 4"}` + "\n", "record format 2 is newer than this wasicert's"},
+		"results":     {nil, `{"spec":"x","verdict":"pass","run_id":"r"}` + "\n", "not a canonical records file"},
+		"torn-mid":    {nil, `{"format":1,"spec":"pre` + "\n" + `{}` + "\n", "not a canonical records file"},
 	} {
 		_, err := records.Read(write(name, tc.recs, tc.extra))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

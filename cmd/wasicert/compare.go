@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -29,23 +27,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) (int, error) {
 	by := fs.String("by", "arch", "compare each runtime across architectures (`arch`) or the runtimes on each architecture (runtime)")
 	jsonOut := fs.String("json", "", "also write every divergence as JSON to `FILE`")
 	verbose := fs.Bool("v", false, "also list the specs not compared (skipped or not run on one side) and, --by runtime, every odd cell's differences")
-	// Flags may follow the files: parse what comes after the first file too.
-	var paths []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, compareUsage)
-				fs.SetOutput(stdout)
-				fs.PrintDefaults()
-				return exitPass, nil
-			}
-			return exitUsage, usagef("compare: %v (wasicert compare -h)", err)
+	paths, help, err := parseArgs(fs, args, stdout)
+	if help || err != nil {
+		if help {
+			fmt.Fprint(stdout, compareUsage)
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		args = fs.Args()[1:]
+		return exitPass, err
 	}
 	if *by != "arch" && *by != "runtime" {
 		return exitUsage, usagef("compare: --by %q: use arch or runtime", *by)

@@ -126,3 +126,32 @@ func TestCompareBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDiff: between a real run and a copy where one passing spec now
+// escapes and one failing spec now passes, diff lists both, sorted, and
+// exits 1 for the newly failing one; a run against itself exits 0.
+func TestDiff(t *testing.T) {
+	old := runRecords(t, "wazero")
+	if r := wasicert(t, "diff", old, old); r.code != exitPass || !strings.Contains(r.stdout, "0 newly failing, 0 newly passing, 0 changed") {
+		t.Fatalf("diff of a run with itself: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	step := plant(t, old, "preopen.dotdot", func(r *records.Record) {
+		r.Verdict, r.Causes = "escape", []string{"step:dotdot"}
+	})
+	cur := plant(t, step, "preopen.discovery", func(r *records.Record) { r.Verdict, r.Causes = "pass", nil })
+	r := wasicert(t, "diff", old, cur)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != exitFail || len(lines) != 3 ||
+		!strings.HasPrefix(lines[0], "newly failing  wazero/amd64 preopen.dotdot: escape, was pass (step:dotdot)") ||
+		!strings.HasPrefix(lines[1], "newly passing  wazero/amd64 preopen.discovery: pass, was fail") {
+		t.Errorf("diff: exit %d, want 1 and the two changes in order:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	newer := filepath.Join(t.TempDir(), "newer.jsonl")
+	writeFile(t, newer, 0o644, `{"format":99,"spec":"x","digest":"sha256:00"}`+"\n")
+	if r := wasicert(t, "diff", old, newer); r.code != exitUsage || !strings.Contains(r.stderr, "newer than this wasicert's") {
+		t.Errorf("diff against a newer format: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := wasicert(t, "diff", old); r.code != exitUsage || !strings.Contains(r.stderr, "give OLD and NEW") {
+		t.Errorf("diff with one argument: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

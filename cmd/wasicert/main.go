@@ -42,8 +42,14 @@ usage:
   wasicert list [--label-filter EXPR]   print every spec as JSON lines
   wasicert runtimes [--json]            list every known runtime: installed or not, version, features
   wasicert matrix [--out DIR]           run the suites on every installed runtime, side by side
+  wasicert certify --runtime NAME --out DIR
+                                        run everything on one runtime and write a certification bundle
+  wasicert verify [--pubkey FILE] DIR   check a bundle: hashes, digests, verdicts, signature
+  wasicert diff OLD NEW                  what newly fails, newly passes or answers differently between two runs or bundles
   wasicert compare [--by arch|runtime] RECORDS...
                                         compare canonical records across architectures or runtimes
+  wasicert report --html FILE RECORDS...
+                                        write an HTML report of canonical records
   wasicert version                      print wasicert's version
 
 run 'wasicert run -h' for the flags of run.
@@ -76,14 +82,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRuntimes(args[1:], stdout)
 	case "matrix":
 		code, err = cmdMatrix(args[1:], stdout, stderr)
+	case "certify":
+		code, err = cmdCertify(args[1:], stdout, stderr)
+	case "verify":
+		code, err = cmdVerify(args[1:], stdout, stderr)
+	case "diff":
+		code, err = cmdDiff(args[1:], stdout, stderr)
 	case "compare":
 		code, err = cmdCompare(args[1:], stdout, stderr)
+	case "report":
+		err = cmdReport(args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "wasicert", version())
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q: use run, list, runtimes, matrix, compare or version (wasicert help)", args[0])
+		err = usagef("unknown command %q: use run, list, runtimes, matrix, certify, verify, diff, compare, report or version (wasicert help)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wasicert: "+err.Error())
@@ -116,4 +130,25 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer) (help bool, err er
 		return false, usagef("%s: unexpected argument %q (wasicert %s -h lists the flags)", fs.Name(), fs.Arg(0), fs.Name())
 	}
 	return false, nil
+}
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments (`wasicert compare a.jsonl --by runtime b.jsonl`)
+// and returns the positional ones; a bad flag is a usage error.
+func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer) (pos []string, help bool, err error) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stdout)
+				fs.PrintDefaults()
+				return nil, true, nil
+			}
+			return nil, false, usagef("%s: %v (wasicert %s -h lists the flags)", fs.Name(), err, fs.Name())
+		}
+		if fs.NArg() == 0 {
+			return pos, false, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

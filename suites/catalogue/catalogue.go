@@ -9,6 +9,9 @@
 package catalogue
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,4 +146,18 @@ func minus(a, b []string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// Digest is the catalogue's digest: "sha256:" and the SHA-256 of every
+// spec's Description (what `wasicert list` prints: ID, area, severity,
+// level, rule, references, labels) as JSON lines, in catalogue order. A
+// certificate names it, so a bundle made against another catalogue is told
+// apart from one made against this.
+func Digest() string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, s := range All() {
+		_ = enc.Encode(s.Describe())
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
