@@ -18,6 +18,7 @@ CERTIFY_BENCH_COUNT ?= 3
 
 include probes/probes.mk
 include ci/runtimes/runtimes.mk
+include ci/qemu/qemu.mk
 include ci/github/workflow.mk
 include reports/htmlreport/chromium.mk
 
@@ -42,7 +43,7 @@ ginkgo: $(GINKGO)
 $(GINKGO):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
 
-test: deps vet workflow-lint unit race probes-check e2e matrix containerd
+test: deps vet workflow-lint unit race probes-check e2e matrix arch containerd
 
 vet:
 	$(GO) vet ./...

@@ -110,6 +110,11 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	defer fx.Remove()
 
 	plan := spec.Plan(fx, features)
+	if why := emulationSkip(plan); why != "" {
+		rec.Verdict, rec.Actual = verdicts.Skipped, verdicts.Skipped
+		rec.Reason = why
+		return rec, nil
+	}
 	mod, err := probes.Get(plan.Probe)
 	if err != nil {
 		return rec, err

@@ -121,6 +121,12 @@ var (
 // A binary that prints nothing matching, fails to start, or hangs is
 // "unusable: <why>".
 func Version(path string, args []string, re *regexp.Regexp) (string, error) {
+	return versionWithin(path, args, re, VersionTimeout)
+}
+
+// versionWithin is Version with its own bound (an emulated worker starts
+// slower).
+func versionWithin(path string, args []string, re *regexp.Regexp, timeout time.Duration) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -135,19 +141,19 @@ func Version(path string, args []string, re *regexp.Regexp) (string, error) {
 	if ok {
 		return v.v, v.err
 	}
-	v.v, v.err = probeVersion(path, args, re)
+	v.v, v.err = probeVersion(path, args, re, timeout)
 	versionMu.Lock()
 	versionCache[key] = v
 	versionMu.Unlock()
 	return v.v, v.err
 }
 
-func probeVersion(path string, args []string, re *regexp.Regexp) (string, error) {
+func probeVersion(path string, args []string, re *regexp.Regexp, timeout time.Duration) (string, error) {
 	res, err := Run(context.Background(), Command{
 		Name:    filepath.Base(path),
 		Path:    path,
 		Args:    args,
-		Timeout: VersionTimeout,
+		Timeout: timeout,
 	})
 	cmdline := strings.TrimSpace(filepath.Base(path) + " " + strings.Join(args, " "))
 	if err != nil {
@@ -159,7 +165,7 @@ func probeVersion(path string, args []string, re *regexp.Regexp) (string, error)
 	}
 	switch res.Ended {
 	case runners.EndedTimeout:
-		return "", Unusable("`%s` printed no version within %s", cmdline, VersionTimeout)
+		return "", Unusable("`%s` printed no version within %s", cmdline, timeout)
 	case runners.EndedCrash:
 		return "", Unusable("`%s` crashed (%s)", cmdline, res.Detail)
 	}

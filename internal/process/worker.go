@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -155,28 +156,75 @@ type WorkerRunner struct {
 	version  string
 	features runners.Features
 	worker   string
+	emulator []string
 	cacheDir string
+}
+
+// WorkerEmulatorEnv names the variable that puts an emulator in front of
+// every worker: its value is a command line, split at spaces, to which the
+// worker's path and arguments are appended, e.g.
+//
+//	WASICERT_WORKER_EMULATOR="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+//	WASICERT_WORKER_DIR=bin/arm64 WASICERT_RUNTIME_ARCH=arm64
+//
+// runs an arm64 worker under qemu-user on an amd64 host, while wasicert
+// (the judge) stays native (ci/qemu/leg.sh). The version probe gets
+// EmulatedVersionTimeout, and the compile cache a directory of its own per
+// $WASICERT_RUNTIME_ARCH. Unset, workers run directly.
+const WorkerEmulatorEnv = "WASICERT_WORKER_EMULATOR"
+
+// EmulatedVersionTimeout bounds the version probe of an emulated worker:
+// qemu-user takes seconds to start a 50 MB worker on a loaded machine.
+var EmulatedVersionTimeout = 30 * time.Second
+
+// workerEmulator returns $WASICERT_WORKER_EMULATOR's command line, its
+// program resolved, or nil when unset.
+func workerEmulator() ([]string, error) {
+	f := strings.Fields(os.Getenv(WorkerEmulatorEnv))
+	if len(f) == 0 {
+		return nil, nil
+	}
+	p, err := Find(f[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: %w (install the emulator, e.g. Debian's qemu-user, or unset %s)", WorkerEmulatorEnv, os.Getenv(WorkerEmulatorEnv), err, WorkerEmulatorEnv)
+	}
+	f[0] = p
+	return f, nil
 }
 
 // OpenWorker finds the worker executable (FindWorker), asks it for its
 // version (`worker -version`, matched by versionRE), prepares a compile cache
 // directory named after the runtime and version, and returns the runner.
 // A missing worker is "not installed"; one that prints no version (for
-// instance built without cgo) is "unusable: <why>".
+// instance built without cgo) is "unusable: <why>". With
+// $WASICERT_WORKER_EMULATOR set, the worker runs under that emulator.
 func OpenWorker(name, worker string, versionRE *regexp.Regexp, features runners.Features) (*WorkerRunner, error) {
 	path, err := FindWorker(worker)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	v, err := Version(path, []string{"-version"}, versionRE)
+	emu, err := workerEmulator()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	cache, err := CacheDir(name + "-" + v)
+	var v string
+	if emu == nil {
+		v, err = Version(path, []string{"-version"}, versionRE)
+	} else {
+		v, err = versionWithin(emu[0], append(append(slices.Clone(emu[1:]), path), "-version"), versionRE, EmulatedVersionTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cacheName := name + "-" + v
+	if arch := os.Getenv("WASICERT_RUNTIME_ARCH"); emu != nil && arch != "" {
+		cacheName += "-" + arch // another target's compiled code
+	}
+	cache, err := CacheDir(cacheName)
 	if err != nil {
 		cache = "" // run without a cache rather than not at all
 	}
-	return &WorkerRunner{name: name, version: v, features: features, worker: path, cacheDir: cache}, nil
+	return &WorkerRunner{name: name, version: v, features: features, worker: path, emulator: emu, cacheDir: cache}, nil
 }
 
 func (r *WorkerRunner) Name() string               { return r.name }
@@ -186,9 +234,16 @@ func (r *WorkerRunner) Features() runners.Features { return r.features }
 // Worker is the worker executable's path.
 func (r *WorkerRunner) Worker() string { return r.worker }
 
+// Emulator is the command line the worker runs under, nil when native.
+func (r *WorkerRunner) Emulator() []string { return r.emulator }
+
 // Run runs inv in a fresh worker process.
 func (r *WorkerRunner) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
-	return RunJob(ctx, Launch{Name: r.name, Path: r.worker, CacheDir: r.cacheDir}, inv)
+	l := Launch{Name: r.name, Path: r.worker, CacheDir: r.cacheDir}
+	if r.emulator != nil {
+		l.Path, l.Args = r.emulator[0], append(slices.Clone(r.emulator[1:]), r.worker)
+	}
+	return RunJob(ctx, l, inv)
 }
 
 // A worker's exit statuses besides the guest's own.

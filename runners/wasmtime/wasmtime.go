@@ -8,7 +8,9 @@
 // `make -f ci/runtimes/runtimes.mk workers`; it is looked for in
 // $WASICERT_WORKER_DIR, next to the wasicert binary, in <repo>/bin, then on
 // PATH. A worker built without cgo answers no version, so the runtime is
-// reported "unusable: ... built without cgo".
+// reported "unusable: ... built without cgo". $WASICERT_WORKER_EMULATOR
+// runs a worker of another architecture under an emulator (ci/qemu/leg.sh:
+// an arm64 worker under qemu-aarch64; see process.WorkerEmulatorEnv).
 //
 // Features: read-only preopens (wasmtime's DirPerms/FilePerms READ), stdin,
 // and the sock_* imports (wasmtime's preview 1 links them; they answer
