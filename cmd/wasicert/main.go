@@ -42,6 +42,8 @@ usage:
   wasicert list [--label-filter EXPR]   print every spec as JSON lines
   wasicert runtimes [--json]            list every known runtime: installed or not, version, features
   wasicert matrix [--out DIR]           run the suites on every installed runtime, side by side
+  wasicert wasi-testsuite DIR... --runtime NAME [--jobs N] [--junit F] [--json F] [--expectations F.toml|F.yaml]
+                                        run directories in the WebAssembly wasi-testsuite format
   wasicert version                      print wasicert's version
 
 run 'wasicert run -h' for the flags of run.
@@ -74,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRuntimes(args[1:], stdout)
 	case "matrix":
 		code, err = cmdMatrix(args[1:], stdout, stderr)
+	case "wasi-testsuite":
+		code, err = cmdTestsuite(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "wasicert", version())
 	case "-h", "--help", "help":
