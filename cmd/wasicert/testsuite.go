@@ -31,6 +31,7 @@ func cmdTestsuite(args []string, stdout, stderr io.Writer) (int, error) {
 	expFile := fs.String("expectations", "", "apply this expectation `FILE`: wasi-testsuite's TOML (.toml) or wasicert's YAML (.yaml)")
 	timeout := fs.Duration("timeout", runners.DefaultTimeout, "timeout of one test")
 	tempDir := fs.String("fixture-dir", "", "parent `DIR` of each test's private copy of its directories (default: the system temp dir)")
+	keepDebug := fs.Bool("keep-debug", false, "hand the runtime each module with its DWARF (.debug_*) sections; by default they are left out, which changes nothing but the cost of a trap's stack trace")
 	verbose := fs.Bool("v", false, "print every test's outcome, not only the failures")
 	runtimeConfigs := addRuntimeFlags(fs)
 	// Go's flag package stops at the first directory: parse what follows
@@ -100,7 +101,7 @@ func cmdTestsuite(args []string, stdout, stderr io.Writer) (int, error) {
 	for _, s := range suites {
 		start := time.Now()
 		results := wasitestsuite.Run(ctx, s, wasitestsuite.Options{
-			Runner: r, Jobs: *jobs, Timeout: *timeout, Expectations: exps, TempDir: *tempDir,
+			Runner: r, Jobs: *jobs, Timeout: *timeout, Expectations: exps, TempDir: *tempDir, KeepDebug: *keepDebug,
 			OnResult: func(res wasitestsuite.Result) {
 				if *verbose || res.Outcome.Failed() {
 					line := fmt.Sprintf("%-5s %s/%s", res.Outcome, res.Suite, res.Test)

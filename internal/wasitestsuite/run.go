@@ -70,6 +70,11 @@ type Options struct {
 	// one call at a time.
 	OnResult func(Result)
 
+	// KeepDebug hands the runtime each module with its DWARF sections;
+	// by default they are left out (stripDebug), as they change nothing
+	// but the cost of a trap's stack trace.
+	KeepDebug bool
+
 	// noCanaries switches the canary checks off, for the tests that show a
 	// hostile runtime defeats a run without them.
 	noCanaries bool
@@ -85,7 +90,8 @@ const CanaryFile = "wasicert-canary"
 func Run(ctx context.Context, s *Suite, o Options) []Result {
 	jobs := max(o.Jobs, 1)
 	results := make([]Result, len(s.Tests))
-	modules := &moduleCache{m: map[string]*moduleEntry{}}
+	modules := &moduleCache{m: map[string]*moduleEntry{}, strip: !o.KeepDebug, tempDir: o.TempDir}
+	defer modules.close()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, jobs)
@@ -127,7 +133,7 @@ func runTest(ctx context.Context, s *Suite, t *Test, o Options, modules *moduleC
 	start := time.Now()
 	reason, secure := execute(ctx, s, t, o, modules, &r)
 	r.Duration = time.Since(start)
-	r.Outcome, r.Reason = Pass, reason
+	r.Outcome, r.Reason = Pass, oneLine(reason)
 	if reason != "" {
 		r.Outcome = Fail
 	}
@@ -321,6 +327,35 @@ func scanCopies(copies []string, canaries ...string) string {
 type moduleCache struct {
 	mu sync.Mutex
 	m  map[string]*moduleEntry
+	// strip: hand out modules without DWARF, written under dir (made on
+	// first use in tempDir) for the runtimes that read a file.
+	strip   bool
+	tempDir string
+	dir     string
+}
+
+func (c *moduleCache) close() {
+	if c.dir != "" {
+		removeTree(c.dir)
+	}
+}
+
+// stripped writes a stripped module to the cache's directory.
+func (c *moduleCache) stripped(path string, b []byte) (string, error) {
+	c.mu.Lock()
+	if c.dir == "" {
+		d, err := os.MkdirTemp(c.tempDir, "wasicert-wts-modules-")
+		if err != nil {
+			c.mu.Unlock()
+			return "", err
+		}
+		c.dir = d
+	}
+	dir := c.dir
+	c.mu.Unlock()
+	sum := sha256.Sum256([]byte(path))
+	p := filepath.Join(dir, hex.EncodeToString(sum[:8])+"-"+filepath.Base(path))
+	return p, os.WriteFile(p, b, 0o644)
 }
 
 type moduleEntry struct {
@@ -343,8 +378,18 @@ func (c *moduleCache) get(path string) (runners.Module, error) {
 			e.err = fmt.Errorf("module %s: %w", filepath.Base(path), unwrapPath(err))
 			return
 		}
+		file := path
+		if c.strip {
+			var ok bool
+			if b, ok = stripDebug(b); ok {
+				if file, err = c.stripped(path, b); err != nil {
+					e.err = fmt.Errorf("module %s: %w", filepath.Base(path), err)
+					return
+				}
+			}
+		}
 		sum := sha256.Sum256(b)
-		e.mod = runners.Module{Name: strings.TrimSuffix(filepath.Base(path), ".wasm"), Path: path, Bytes: b, Digest: hex.EncodeToString(sum[:])}
+		e.mod = runners.Module{Name: strings.TrimSuffix(filepath.Base(path), ".wasm"), Path: file, Bytes: b, Digest: hex.EncodeToString(sum[:])}
 	})
 	return e.mod, e.err
 }
