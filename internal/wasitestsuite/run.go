@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"os"
 	"path/filepath"
@@ -168,17 +169,13 @@ func execute(ctx context.Context, s *Suite, t *Test, o Options, modules *moduleC
 	if err := os.WriteFile(filepath.Join(dir, CanaryFile), []byte(token+"\n"), 0o644); err != nil {
 		return "set-up: " + err.Error(), true
 	}
-	work := filepath.Join(dir, "work")
-	if err := os.Mkdir(work, 0o700); err != nil {
-		return "set-up: " + err.Error(), true
-	}
 	inv := runners.Invocation{
 		Module:  mod,
 		Args:    append([]string{t.Name + ".wasm"}, t.Spec.Args...),
 		Env:     []string{},
 		Timeout: o.Timeout,
-		WorkDir: work,
-		Scratch: work,
+		// The runner's own files go beside the copies, never granted.
+		WorkDir: dir,
 	}
 	keys := make([]string, 0, len(t.Spec.Env))
 	for k := range t.Spec.Env {
@@ -277,19 +274,30 @@ func quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// stderrTail is the telling part of a failed run's stderr, for its reason:
+// a Rust panic's message (the "panicked at" line and the one after it),
+// else the last line.
 func stderrTail(stderr []byte) string {
-	s := strings.TrimSpace(string(stderr))
+	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
+	s := lines[len(lines)-1]
+	for i, l := range lines {
+		if strings.Contains(l, "panicked at") {
+			s = l
+			if i+1 < len(lines) {
+				s += " " + lines[i+1]
+			}
+			break
+		}
+	}
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return ""
 	}
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 && len(s)-i > 8 {
-		s = s[i+1:]
-	}
-	const max = 160
+	const max = 200
 	if len(s) > max {
 		s = s[:max] + "..."
 	}
-	return " (stderr: " + strings.TrimSpace(s) + ")"
+	return " (stderr: " + s + ")"
 }
 
 // maxScan bounds how much of each file of the copies scanCopies reads.
@@ -305,13 +313,17 @@ func scanCopies(copies []string, canaries ...string) string {
 			if err != nil || found != "" || !d.Type().IsRegular() {
 				return nil
 			}
+			info, err := d.Info()
+			if err != nil || info.Size() == 0 {
+				return nil
+			}
 			f, err := os.Open(p)
 			if err != nil {
 				return nil
 			}
 			defer f.Close()
-			buf := make([]byte, maxScan)
-			n, _ := f.Read(buf)
+			buf := make([]byte, min(info.Size(), maxScan))
+			n, _ := io.ReadFull(f, buf)
 			for _, cn := range canaries {
 				if bytes.Contains(buf[:n], []byte(cn)) {
 					found = "the test's writable copy holds a host canary in " + filepath.Base(p)
