@@ -3,6 +3,7 @@ module github.com/wasicert/wasicert
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.5.0
 	github.com/bytecodealliance/wasmtime-go/v44 v44.0.0
 	github.com/chromedp/chromedp v0.23.1
 	github.com/containerd/cgroups/v3 v3.0.5

@@ -50,6 +50,8 @@ usage:
                                         compare canonical records across architectures or runtimes
   wasicert report --html FILE RECORDS...
                                         write an HTML report of canonical records
+  wasicert wasi-testsuite DIR... --runtime NAME [--jobs N] [--junit F] [--json F] [--expectations F.toml|F.yaml]
+                                        run directories in the WebAssembly wasi-testsuite format
   wasicert version                      print wasicert's version
 
 run 'wasicert run -h' for the flags of run.
@@ -92,12 +94,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = cmdCompare(args[1:], stdout, stderr)
 	case "report":
 		err = cmdReport(args[1:], stdout)
+	case "wasi-testsuite":
+		code, err = cmdTestsuite(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "wasicert", version())
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q: use run, list, runtimes, matrix, certify, verify, diff, compare, report or version (wasicert help)", args[0])
+		err = usagef("unknown command %q: use run, list, runtimes, matrix, certify, verify, diff, compare, report, wasi-testsuite or version (wasicert help)", args[0])
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "wasicert: "+err.Error())
