@@ -191,6 +191,9 @@ func Records(spec, la, lb string, a, b records.Record) []Divergence {
 		k := ak[i]
 		aSeen[k] = true
 		where := fmt.Sprintf("call %s %s", x.Check, x.Op)
+		if x.Call != "" {
+			where += " " + x.Call
+		}
 		j, ok := bIndex[k]
 		if !ok {
 			out = append(out, d(Real, where, describe(x), "missing", ""))
