@@ -197,6 +197,13 @@ type EngineReport struct {
 	// guest ended; LogsErr says why they could not be read.
 	Logs, LogsStderr []byte
 	LogsErr          string
+	// Files are the single files the engine bind-mounts into the
+	// container, by guest path (/etc/hostname, /etc/hosts,
+	// /etc/resolv.conf), as read on the host after the run.
+	Files map[string][]byte
+	// Changes are the container's filesystem changes against its image
+	// (docker diff), e.g. "A /made-by-guest".
+	Changes []string
 	// Removed says the container was removed while its guest ran
 	// (Engine.Remove); StillListed that the engine still lists it after.
 	Removed, StillListed bool

@@ -52,11 +52,17 @@ const (
 	AreaStdio Area = "stdio"
 	// AreaResource: host resource bounds a guest must not break through.
 	AreaResource Area = "resource"
+	// AreaEngine: what a container engine (Docker) adds between the user's
+	// docker run and the shim: its env, hostname, file binds, flags,
+	// stop, kill, logs, removal (runs only on runners claiming
+	// FeatureEngine).
+	AreaEngine Area = "engine"
 )
 
 // Group is the catalogue group an area belongs to, numbered as in
 // ../shared/reference/capability-catalogue.md Part D (env and args are one
-// group; the shim's specs are group 13, containers only).
+// group; the shim's specs are group 13, containers only; the engine's 14,
+// Docker only).
 func (a Area) Group() int {
 	switch a {
 	case AreaPreopen:
@@ -85,6 +91,8 @@ func (a Area) Group() int {
 		return 12
 	case AreaShim:
 		return 13
+	case AreaEngine:
+		return 14
 	}
 	return 0
 }

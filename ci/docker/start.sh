@@ -59,7 +59,7 @@ echo "$BIN/dockerd" >"$RUN/dockerd.path"
 ours() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$RUN/daemon.json"; }
 for _ in $(seq 1 300); do
 	if [ -S "$SOCK" ] && curl -sf --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1; then
-		curl -sf --unix-socket "$SOCK" http://d/version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1 >"$RUN/version"
+		echo "${DV#v} ($(curl -sf --unix-socket "$SOCK" http://d/version | python3 -c 'import json,sys; print("API " + json.load(sys.stdin)["ApiVersion"])'))" >"$RUN/version"
 		echo "dockerd $(cat "$RUN/version") pid $PID root $RUN" >&2
 		echo "unix://$SOCK"
 		exit 0

@@ -531,6 +531,15 @@ func (r *Runner) report(ctx context.Context, id string, rep *runners.EngineRepor
 	}
 	if err == nil {
 		c := insp.Container
+		rep.Files = map[string][]byte{}
+		for guest, host := range map[string]string{"/etc/hostname": c.HostnamePath, "/etc/hosts": c.HostsPath, "/etc/resolv.conf": c.ResolvConfPath} {
+			if host == "" {
+				continue
+			}
+			if b, err := os.ReadFile(host); err == nil {
+				rep.Files[guest] = b
+			}
+		}
 		if c.HostConfig != nil {
 			rep.NetworkMode = string(c.HostConfig.NetworkMode)
 		}
@@ -539,6 +548,11 @@ func (r *Runner) report(ctx context.Context, id string, rep *runners.EngineRepor
 				rep.Networks = append(rep.Networks, n)
 			}
 			slices.Sort(rep.Networks)
+		}
+	}
+	if d, err := r.cli.ContainerDiff(ctx, id, client.ContainerDiffOptions{}); err == nil {
+		for _, ch := range d.Changes {
+			rep.Changes = append(rep.Changes, string(ch.Kind.String())+" "+ch.Path)
 		}
 	}
 	logs, err := r.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})

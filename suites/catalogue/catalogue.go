@@ -71,6 +71,7 @@ func All() []suites.Spec {
 	all = append(all, stdioSpecs()...)
 	all = append(all, resourceSpecs()...)
 	all = append(all, shimSpecs()...)
+	all = append(all, engineSpecs()...)
 	return all
 }
 
