@@ -46,6 +46,12 @@ if [ -n "$left" ]; then
 fi
 
 mounts() { awk -v run="$RUN" '$5 == run || index($5, run "/") == 1 {print $5}' /proc/self/mountinfo | sort -r; }
+# libnetwork keeps the bind mount of its default sandbox's network
+# namespace (EXEC_ROOT/netns/default) after the daemon exits: dockerd's own,
+# not a container's; unmounted here without counting as a leftover.
+if awk '{print $5}' /proc/self/mountinfo | grep -qxF "$RUN/exec/netns/default"; then
+	umount "$RUN/exec/netns/default" 2>/dev/null || umount -l "$RUN/exec/netns/default" 2>/dev/null
+fi
 m=$(mounts)
 if [ -n "$m" ]; then
 	echo "stop.sh: leftover mounts: $(echo $m)" >&2
