@@ -11,7 +11,9 @@
 // is argv[0], the command argv[1:], the env exactly inv.Env (--env), one
 // bind per preopen (-v HOST:GUEST, :ro when ReadOnly), the runtime
 // Options.Runtime (--runtime), the platform wasi/wasm32 (--platform);
-// stdio through the engine's attach stream. Invocation.Engine adds
+// stdio through the engine's attach stream (with --log-driver none unless
+// Invocation.Engine is set: the output is not copied to disk twice).
+// Invocation.Engine adds
 // --read-only, --network, --log-driver, docker stop, docker rm -f mid-run
 // and reports docker inspect and docker logs. The container is removed
 // after the run, also when it fails or ctx is cancelled.
@@ -340,6 +342,12 @@ func (r *Runner) Spec(image string, inv runners.Invocation) client.ContainerCrea
 		cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = true, true, true
 	}
 	hc := &container.HostConfig{Runtime: r.opts.Runtime}
+	if inv.Engine == nil {
+		// The output is read from the attach stream; a run that asks
+		// nothing of the engine skips its log driver's copy to disk (the
+		// engine specs keep the default, and engine.logs reads it back).
+		hc.LogConfig.Type = "none"
+	}
 	for _, p := range inv.Preopens {
 		b := p.HostDir + ":" + p.GuestPath
 		if p.ReadOnly {
