@@ -150,6 +150,63 @@ type Invocation struct {
 	// to ask for metrics. Runners that are not containers ignore it (so
 	// they fail the specs that need it, as negative controls should).
 	Container *Container
+
+	// Engine is what a container engine (FeatureEngine: Docker) is asked
+	// for beyond the grants above, the flags a user types into docker run,
+	// and where the engine's side of the run is reported. Other runners
+	// ignore it (the engine specs need FeatureEngine).
+	Engine *Engine
+}
+
+// FeatureEngine: the runner drives a container engine (Docker) in front of
+// a containerd runtime and honours Invocation.Engine, so the engine specs
+// (Area:engine) apply.
+const FeatureEngine Feature = "engine"
+
+// Engine is the engine side of an Invocation (Invocation.Engine): docker
+// run's flags and the engine's report of the run.
+type Engine struct {
+	// ReadOnlyRootfs is docker run --read-only.
+	ReadOnlyRootfs bool
+	// Network is docker run --network ("none", "host", ...); "" is the
+	// engine's default.
+	Network string
+	// LogDriver is docker run --log-driver; "" is the engine's default.
+	LogDriver string
+	// Stop, when set, is docker stop (SIGTERM, then SIGKILL after
+	// StopTimeout) once the guest has run that long.
+	Stop        time.Duration
+	StopTimeout time.Duration
+	// Remove, when set, is docker rm --force once the guest has run that
+	// long: the container goes while its guest runs.
+	Remove time.Duration
+	// Report is filled by the runner: what the engine says about the run.
+	Report EngineReport
+}
+
+// EngineReport is the engine's side of a run (Engine.Report).
+type EngineReport struct {
+	// ContainerID is the engine's id of the container; Hostname its
+	// hostname (docker inspect .Config.Hostname).
+	ContainerID, Hostname string
+	// Networks are the networks the engine attached the container to
+	// (docker inspect .NetworkSettings.Networks), NetworkMode its mode.
+	Networks    []string
+	NetworkMode string
+	// Logs and LogsStderr are docker logs' stdout and stderr after the
+	// guest ended; LogsErr says why they could not be read.
+	Logs, LogsStderr []byte
+	LogsErr          string
+	// Files are the single files the engine bind-mounts into the
+	// container, by guest path (/etc/hostname, /etc/hosts,
+	// /etc/resolv.conf), as read on the host after the run.
+	Files map[string][]byte
+	// Changes are the container's filesystem changes against its image
+	// (docker diff), e.g. "A /made-by-guest".
+	Changes []string
+	// Removed says the container was removed while its guest ran
+	// (Engine.Remove); StillListed that the engine still lists it after.
+	Removed, StillListed bool
 }
 
 // Container is the OCI spec and task side of an Invocation
@@ -266,6 +323,11 @@ type Result struct {
 	Sightings []Sighting `json:"sightings,omitempty"`
 	// HostFilesMasked says the run saw Invocation.HostFiles' stand-ins.
 	HostFilesMasked bool `json:"host_files_masked,omitempty"`
+	// InjectedEnv are KEY=VALUE entries the engine added to this run's
+	// environment that are known only once the container exists (Docker's
+	// HOSTNAME, the container's own); judges count them with
+	// Platform.InjectedEnv.
+	InjectedEnv []string `json:"injected_env,omitempty"`
 }
 
 // String summarises how the run ended, e.g. "exit 0" or "crash: signal: segmentation fault".

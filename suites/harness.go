@@ -165,6 +165,7 @@ func Execute(ctx context.Context, spec Spec, o Options) (verdicts.Record, error)
 	// Whatever happened, the host looks: a runtime that escapes and then
 	// fails to start, crashes, hangs or is interrupted is still caught.
 	ev.Result, ev.StartErr, ev.Interrupted = res, err, ctx.Err() != nil
+	ev.Injected = slices.Concat(ev.Injected, res.InjectedEnv)
 	ev.Lines, ev.Junk = probes.ParseLines(res.Stdout)
 	ev.Host = fx.Check(append([][]byte{res.Stdout, res.Stderr}, st.ExtraOutputs...)...)
 

@@ -56,11 +56,17 @@ const (
 	// every CPU and runtime (NaN rules, rounding, integer ops, traps,
 	// memory.grow, endianness).
 	AreaPortability Area = "portability"
+	// AreaEngine: what a container engine (Docker) adds between the user's
+	// docker run and the shim: its env, hostname, file binds, flags,
+	// stop, kill, logs, removal (runs only on runners claiming
+	// FeatureEngine).
+	AreaEngine Area = "engine"
 )
 
 // Group is the catalogue group an area belongs to, numbered as in
 // ../shared/reference/capability-catalogue.md Part D (env and args are one
-// group; the shim's specs are group 13, containers only).
+// group; the shim's specs are group 13, containers only; the engine's 14,
+// Docker only).
 func (a Area) Group() int {
 	switch a {
 	case AreaPreopen:
@@ -91,6 +97,8 @@ func (a Area) Group() int {
 		return 13
 	case AreaPortability:
 		return 14
+	case AreaEngine:
+		return 15
 	}
 	return 0
 }

@@ -10,6 +10,9 @@
 #      on the weakened shim (io.containerd.wazeroweak.v1, built with the
 #      wasicert_weakened tag: the first shim's behaviour), where each must
 #      fail: their negative control through real containerd,
+#   4. on 2.x, a private Docker engine on that containerd (ci/docker/suite.sh:
+#      the catalogue and the engine specs through docker run; skipped with
+#      WASICERT_SKIP_DOCKER=1),
 # then fails on anything left behind: a container, image, snapshot (native or
 # overlayfs) or lease in any namespace, a shim socket, a fifo, a loop device
 # the specs attached; and, after stopping the daemon, a containerd or shim
@@ -117,6 +120,13 @@ for v in $VERSIONS; do
 			echo "   $id fails on the weakened shim: $(grep -F "\"spec\":\"$id\"" "$OUT/$v-weakened/results.jsonl" | grep -o '"verdict":"[a-z]*"' | head -1)"
 		fi
 	done
+
+	# On containerd 2.x: a private Docker engine on this containerd
+	# (ci/docker/suite.sh): the catalogue and the engine specs through
+	# docker run --runtime=io.containerd.wazero.v1, nothing left behind.
+	if [ "$v" = 2 ] && [ -z "${WASICERT_SKIP_DOCKER:-}" ]; then
+		"$HERE/../docker/suite.sh" "$sock" "$OUT/docker" || status=1
+	fi
 
 	# The runner keeps one fifo/ parent; every run's fifos must be gone.
 	left=$(find "$WASICERT_CONTAINERD_STATE_DIR" -mindepth 1 ! -path "$WASICERT_CONTAINERD_STATE_DIR/fifo" 2>/dev/null | head -3)

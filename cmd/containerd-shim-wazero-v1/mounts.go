@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/containerd/containerd/mount"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -24,6 +26,9 @@ type KernelMount struct {
 	Dest string
 	// Preopen grants the mount at Dest as a preopen of its own.
 	Preopen bool
+	// File: a bind of one regular file onto a file at Dest (never a
+	// preopen: the rootfs preopen reaches it).
+	File    bool
 	Devices []confinedfs.Device
 }
 
@@ -58,7 +63,11 @@ func (p *Plan) MountAll(rootfs string) (_ func() error, err error) {
 		}
 	}()
 	for _, km := range p.Mounts {
-		target, err := mountpoint(root, rootfs, km.Dest)
+		mp := mountpoint
+		if km.File {
+			mp = filepoint
+		}
+		target, err := mp(root, rootfs, km.Dest)
 		if err != nil {
 			return nil, fmt.Errorf("mount %s: %w", km.Dest, err)
 		}
@@ -107,6 +116,51 @@ func mountpoint(root *os.Root, rootfs, dest string) (string, error) {
 		return "", err
 	}
 	if target != rootfs && !strings.HasPrefix(target, strings.TrimSuffix(rootfs, "/")+"/") {
+		return "", fmt.Errorf("resolves to %s, outside the rootfs %s", target, rootfs)
+	}
+	return target, nil
+}
+
+// filepoint makes dest (a regular file, created empty when absent, its
+// parent directories too) inside the rootfs through root and returns its
+// host path with every symlink resolved inside the rootfs: the mount point
+// of a file bind. Anything at dest that is not a regular file (a directory,
+// a FIFO, a device node of the image) is an error.
+func filepoint(root *os.Root, rootfs, dest string) (string, error) {
+	// Symlinks in the image resolve as if the rootfs were "/" (as runc
+	// does: Docker images link /etc/resolv.conf elsewhere); os.Root then
+	// refuses anything that would still leave it.
+	host, err := securejoin.SecureJoin(rootfs, dest)
+	if err != nil {
+		return "", err
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(host, strings.TrimSuffix(rootfs, "/")), "/")
+	if rel == "" || rel == host {
+		return "", errors.New("a file bind over the rootfs itself is not supported")
+	}
+	if dir := path.Dir(rel); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+	}
+	// O_NONBLOCK: a FIFO in the image at dest must not block the create.
+	f, err := root.OpenFile(rel, os.O_RDONLY|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("the image has a %s there, not a regular file", st.Mode().Type())
+	}
+	target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(target, strings.TrimSuffix(rootfs, "/")+"/") {
 		return "", fmt.Errorf("resolves to %s, outside the rootfs %s", target, rootfs)
 	}
 	return target, nil

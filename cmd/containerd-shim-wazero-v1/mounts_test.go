@@ -114,3 +114,86 @@ func TestMountAll(t *testing.T) {
 		t.Errorf("still mounted under %s after undo", rootfs)
 	}
 }
+
+// TestFileBinds (root): a bind of a regular file (Docker's /etc/hostname,
+// /etc/hosts, /etc/resolv.conf) is mounted onto that file alone inside the
+// rootfs, read-only when asked: its content reads as the host wrote it,
+// a write to the ro one fails with EROFS, nothing beside it in the source's
+// directory shows, an image symlink at the destination is resolved inside
+// the rootfs, a FIFO at a destination fails the plan without blocking, and
+// undo leaves nothing mounted. Under the wasicert_weakened tag (the old
+// shim) file binds are skipped and the test fails.
+func TestFileBinds(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounts need root")
+	}
+	rootfs, src, outside := t.TempDir(), t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(rootfs, "m.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644)
+	os.WriteFile(filepath.Join(src, "hostname"), []byte("c0ffee\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "hosts"), []byte("127.0.0.1 localhost\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "beside.txt"), []byte("BESIDE-CANARY"), 0o644)
+	// The image links /etc/resolv.conf out of the rootfs: resolved inside.
+	os.Mkdir(filepath.Join(rootfs, "etc"), 0o755)
+	os.Symlink(filepath.Join(outside, "resolv.conf"), filepath.Join(rootfs, "etc", "resolv.conf"))
+	os.WriteFile(filepath.Join(src, "resolv.conf"), []byte("nameserver 192.0.2.1\n"), 0o644)
+	spec := &specs.Spec{Process: &specs.Process{Args: []string{"/m.wasm"}},
+		Mounts: []specs.Mount{
+			{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(src, "hostname"), Options: []string{"rbind", "rprivate", "ro"}},
+			{Destination: "/etc/hosts", Type: "bind", Source: filepath.Join(src, "hosts"), Options: []string{"rbind", "rprivate"}},
+			{Destination: "/etc/resolv.conf", Type: "bind", Source: filepath.Join(src, "resolv.conf"), Options: []string{"rbind", "rprivate"}},
+		}}
+	p, err := BuildPlan(spec, rootfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	undo, err := p.MountAll(rootfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer undo()
+	if len(p.Preopens) != 1 {
+		t.Errorf("preopens %+v, want the rootfs alone (a file is never a preopen)", p.Preopens)
+	}
+	for name, want := range map[string]string{"hostname": "c0ffee\n", "hosts": "127.0.0.1 localhost\n"} {
+		if b, err := os.ReadFile(filepath.Join(rootfs, "etc", name)); err != nil || string(b) != want {
+			t.Errorf("/etc/%s in the rootfs: %q, %v; want %q", name, b, err, want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "resolv.conf")); err == nil {
+		t.Errorf("the image's symlink led the bind outside the rootfs: %q", b)
+	}
+	if b, err := os.ReadFile(filepath.Join(rootfs, outside, "resolv.conf")); err != nil || string(b) != "nameserver 192.0.2.1\n" {
+		t.Errorf("resolv.conf through the image's link, inside the rootfs: %q, %v", b, err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "etc", "hostname"), []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("write to the ro file bind: %v, want EROFS", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(src, "hostname")); string(b) != "c0ffee\n" {
+		t.Errorf("the source of the ro bind changed: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "etc", "beside.txt")); err == nil {
+		t.Errorf("a file beside the bound one shows in the rootfs")
+	}
+	if err := undo(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), rootfs) {
+		t.Errorf("still mounted under %s after undo", rootfs)
+	}
+
+	// A FIFO in the image where a file bind goes: refused, never opened
+	// blocking.
+	if err := syscall.Mkfifo(filepath.Join(rootfs, "etc", "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec.Mounts = []specs.Mount{{Destination: "/etc/fifo", Type: "bind", Source: filepath.Join(src, "hosts"), Options: []string{"rbind"}}}
+	if p, err = BuildPlan(spec, rootfs); err != nil {
+		t.Fatal(err)
+	}
+	if undo, err := p.MountAll(rootfs); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		if err == nil {
+			undo()
+		}
+		t.Errorf("file bind onto an image FIFO: %v, want an error naming it", err)
+	}
+}

@@ -156,8 +156,17 @@ func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
 			return nil, fmt.Errorf("bind mount %s -> %s: %w", m.Source, m.Destination, err)
 		}
 		if !st.IsDir() {
-			// WASI preopens are directories; a file bind (e.g. /etc/hosts) is not granted.
-			p.Skipped = append(p.Skipped, "file-bind:"+dest)
+			// WASI preopens are directories. A bind of a regular file (the
+			// /etc/hostname, /etc/hosts and /etc/resolv.conf Docker writes
+			// for each container) is a kernel bind of that file alone onto
+			// its destination inside the rootfs, reached through the rootfs
+			// preopen, read-only when asked. Other files (device nodes,
+			// sockets, FIFOs) are moot: the guest cannot use them.
+			if !st.Mode().IsRegular() || weakenedMounts {
+				p.Skipped = append(p.Skipped, "file-bind:"+dest)
+				continue
+			}
+			p.Mounts = append(p.Mounts, KernelMount{Mount: m, Dest: dest, File: true})
 			continue
 		}
 		var devs []confinedfs.Device

@@ -62,7 +62,7 @@ var groupNames = map[int]string{
 	1: "preopen isolation", 2: "path traversal", 3: "symlinks", 4: "hard links and renames",
 	5: "fd management", 6: "rights", 7: "environment and arguments", 8: "clocks, random, poll",
 	9: "sockets", 10: "proc_exit and exit codes", 11: "stdio", 12: "resource bounds",
-	13: "containerd shim (containers only)", 14: "portability (deterministic results)",
+	13: "containerd shim (containers only)", 14: "portability (deterministic results)", 15: "container engine (Docker in front of the shim)",
 }
 
 // groupTable counts the specs of each catalogue group, by severity.

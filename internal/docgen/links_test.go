@@ -31,6 +31,7 @@ var upstreamHosts = []string{
 	"man7.org", // Linux man pages
 	"pubs.opengroup.org",
 	"webassembly.github.io", // the core WebAssembly spec
+	"docs.docker.com",       // the Docker engine's CLI and logging reference (engine specs)
 }
 
 // outsideRefs are ways the docs once pointed at notes that are not in the

@@ -72,6 +72,7 @@ func All() []suites.Spec {
 	all = append(all, resourceSpecs()...)
 	all = append(all, shimSpecs()...)
 	all = append(all, portabilitySpecs()...)
+	all = append(all, engineSpecs()...)
 	return all
 }
 
