@@ -103,6 +103,11 @@ func TestBadInput(t *testing.T) {
 		{"runtime not installed", []string{"run", "--runtime", "wasmtime-cli"}, "runtime wasmtime-cli is not installed"},
 		{"template with an unknown placeholder", []string{"run", "--runtime-config", badTemplate(t, "{{bogus}}"), "--runtime", "bad"}, "bogus"},
 		{"template without a binary", []string{"runtimes", "--runtime-config", badTemplate(t, "")}, "binary"},
+		{"docker host without a scheme", []string{"run", "--runtime", "docker", "--docker-host", "/var/run/docker.sock"}, "want unix://SOCKET or tcp://HOST:PORT"},
+		{"docker host socket missing", []string{"run", "--runtime", "docker", "--docker-host", "unix:///nonexistent/docker.sock"}, "no such socket"},
+		{"docker host not a socket", []string{"matrix", "--runtimes", "docker", "--docker-host", "unix://" + aFile, "--out", t.TempDir()}, "is not a socket"},
+		{"docker host tcp without a port", []string{"certify", "--runtime", "docker", "--out", t.TempDir(), "--docker-host", "tcp://localhost"}, "want tcp://HOST:PORT"},
+		{"bad docker runtime", []string{"run", "--runtime", "docker", "--docker-runtime", "io.containerd/wazero"}, "--docker-runtime"},
 		{"matrix of an unknown runtime", []string{"matrix", "--runtimes", "nosuch", "--out", t.TempDir()}, `unknown runtime "nosuch"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

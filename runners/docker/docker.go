@@ -23,8 +23,9 @@
 // image nor --env set one) and HOSTNAME (the container's hostname, known
 // once it exists: Result.InjectedEnv).
 //
-// Configured by WASICERT_DOCKER_HOST (the engine's socket, unix://PATH;
-// unset: not installed) and WASICERT_DOCKER_RUNTIME (default
+// Configured by WASICERT_DOCKER_HOST (the engine's socket, unix://PATH, or
+// tcp://HOST:PORT of an engine on this machine, since preopens are bind
+// mounts of host paths; unset: not installed) and WASICERT_DOCKER_RUNTIME (default
 // io.containerd.wazero.v1).
 package docker
 
@@ -87,7 +88,7 @@ func init() {
 type Options struct {
 	// Name is what Name returns; default "docker".
 	Name string
-	// Host is the engine's API socket, unix://PATH.
+	// Host is the engine's API socket, unix://PATH, or tcp://HOST:PORT.
 	Host string
 	// Runtime is docker run --runtime; default DefaultRuntime.
 	Runtime string
@@ -117,12 +118,15 @@ func New(o Options) (*Runner, error) {
 	if o.Runtime == "" {
 		o.Runtime = DefaultRuntime
 	}
-	if !strings.HasPrefix(o.Host, "unix://") {
-		return nil, fmt.Errorf("docker: host %q: want unix://PATH, the engine's socket: %w", o.Host, runners.ErrNotInstalled)
-	}
-	sock := strings.TrimPrefix(o.Host, "unix://")
-	if st, err := os.Stat(sock); err != nil || st.Mode()&os.ModeSocket == 0 {
-		return nil, fmt.Errorf("docker: socket %s is absent (is dockerd running?): %w", sock, runners.ErrNotInstalled)
+	switch {
+	case strings.HasPrefix(o.Host, "unix://"):
+		sock := strings.TrimPrefix(o.Host, "unix://")
+		if st, err := os.Stat(sock); err != nil || st.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("docker: socket %s is absent (is dockerd running?): %w", sock, runners.ErrNotInstalled)
+		}
+	case strings.HasPrefix(o.Host, "tcp://"):
+	default:
+		return nil, fmt.Errorf("docker: host %q: want unix://PATH (the engine's socket) or tcp://HOST:PORT: %w", o.Host, runners.ErrNotInstalled)
 	}
 	cli, err := client.New(client.WithHost(o.Host), client.WithAPIVersionNegotiation())
 	if err != nil {
