@@ -90,8 +90,11 @@ bench:
 
 # bench-containers (root): the same hello as a wasm container through our shim
 # and as a Linux container (runc + static busybox) on one containerd, 2.2.9
-# and 1.6: image size, cold start (median of 25, interleaved), peak memory.
+# and 1.6: image size, cold start (median of 25, interleaved), peak memory;
+# and the same pair through a private dockerd on 2.2.9 (docker run of the
+# wasm image through our shim vs docker run of busybox through runc 1.3.7,
+# go-installed into .tools with cgo + seccomp: libseccomp-dev).
 bench-containers:
-	@dpkg -s busybox-static runc >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static runc; }
+	@dpkg -s busybox-static runc libseccomp-dev >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static runc libseccomp-dev; }
 	mkdir -p $(OUT)
-	$(GO) run ./bench/containers -runs 25 -containerd 2,1.6 -out $(OUT)/bench-containers.md -json $(OUT)/bench-containers.json
+	$(GO) run ./bench/containers -runs 25 -containerd 2,1.6 -docker -out $(OUT)/bench-containers.md -json $(OUT)/bench-containers.json

@@ -86,6 +86,8 @@ type config struct {
 	busybox     string
 	runcShimDir string
 	timeout     time.Duration
+	docker      bool
+	dockerRunc  string
 }
 
 func main() {
@@ -101,6 +103,8 @@ func main() {
 	flag.StringVar(&c.busybox, "busybox", "/bin/busybox", "static busybox binary (Debian package busybox-static)")
 	flag.StringVar(&c.runcShimDir, "runc-shim-dir", "", "dir holding containerd-shim-runc-v2 "+runcShimVersion+" for containerd 2 (default: <XDG cache>/wasicert/runc-shim-"+runcShimVersion+", go-installed when missing)")
 	flag.DurationVar(&c.timeout, "timeout", 60*time.Second, "limit for one run")
+	flag.BoolVar(&c.docker, "docker", false, "also run both images with docker run through a private dockerd (ci/docker/start.sh) on containerd 2")
+	flag.StringVar(&c.dockerRunc, "docker-runc", "", "runc for dockerd's Linux containers (default: .tools/runc-"+strings.TrimPrefix(dockerRuncVersion, "v")+"/runc, go-installed when missing)")
 	flag.Parse()
 	c.versions = strings.Split(versions, ",")
 	if c.jsonOut == "" {
@@ -309,6 +313,12 @@ func benchDaemon(ctx context.Context, c config, v string, wasm, bb []byte) (_ Da
 	}
 	res.RuncShimVersion = shimVersion(kinds[1].shimExe)
 	res.WasmShimVersion = shimVersion(shimBin)
+	if c.docker && v == "2" {
+		res.Docker, err = benchDocker(ctx, c, d, []imageSpec{wasmSpec, linuxSpec})
+		if err != nil {
+			return res, fmt.Errorf("docker: %w", err)
+		}
+	}
 	return res, nil
 }
 

@@ -66,6 +66,9 @@ type DaemonResult struct {
 	RuncShimVersion string     `json:"runc_shim_version"`
 	Wasm            KindResult `json:"wasm"`
 	Runc            KindResult `json:"runc"`
+	// Docker is the same pair through a private dockerd on this
+	// containerd (-docker; containerd 2 only).
+	Docker *EngineResult `json:"docker,omitempty"`
 }
 
 // Machine describes where it ran.
@@ -220,6 +223,46 @@ func (r Report) Markdown() string {
 		p("\n\n")
 		p("Runtime binaries (on the host, not in the images): wasm shim `containerd-shim-wazero-v1` %s (this repo, containerd shim library %s); runc shim `%s` %s (%s) + `%s` %s (%s).\n\n",
 			size(w.ShimBinarySize), d.WasmShimVersion, l.ShimBinary, size(l.ShimBinarySize), d.RuncShimVersion, r.RuncPath, size(fileSize(r.RuncPath)), r.Runc)
+		if d.Docker != nil {
+			d.Docker.markdown(p, d)
+		}
 	}
 	return b.String()
+}
+
+// markdown renders the Docker pair beside the containerd one.
+func (e *EngineResult) markdown(p func(string, ...any), d DaemonResult) {
+	w, l := e.Wasm, e.Runc2
+	p("### Docker %s (API %s) on containerd %s\n\n", e.Dockerd, e.API, d.Server)
+	p("`docker run --rm --runtime=%s --platform=wasi/wasm32 %s` vs `docker run --rm %s` (the engine's default runtime `%s`: %s, `%s`), through the Go client as the CLI does it (create with AutoRemove, attach, wait for removal, start); both images loaded with `docker load`. Cold start: create .. container removed.\n\n",
+		w.Runtime, w.Image, l.Image, e.DefaultRuntime, e.Runc, e.RuncPath)
+	p("| measure | docker + wasm (wazero shim) | docker + Linux (runc + busybox) | runc / wasm |\n")
+	p("|---|---:|---:|---:|\n")
+	row := func(name, a, bb, rt string) { p("| %s | %s | %s | %s |\n", name, a, bb, rt) }
+	row("image: as the engine reports it (docker image inspect Size)", size(w.Size.Stored), size(l.Size.Stored), ratio(float64(l.Size.Stored), float64(w.Size.Stored)))
+	row("cold start, median", fmt.Sprintf("%.1f ms", w.ColdStartMS.Median), fmt.Sprintf("%.1f ms", l.ColdStartMS.Median), ratio(l.ColdStartMS.Median, w.ColdStartMS.Median))
+	row("cold start, p90", fmt.Sprintf("%.1f ms", w.ColdStartMS.P90), fmt.Sprintf("%.1f ms", l.ColdStartMS.P90), ratio(l.ColdStartMS.P90, w.ColdStartMS.P90))
+	row("create → exit event, median", fmt.Sprintf("%.1f ms", w.ToExitMS.Median), fmt.Sprintf("%.1f ms", l.ToExitMS.Median), ratio(l.ToExitMS.Median, w.ToExitMS.Median))
+	cg := func(r KindResult) string {
+		if r.CgroupPeak == nil {
+			return "—"
+		}
+		return mib(r.CgroupPeak.Median)
+	}
+	row("peak memory: shim VmHWM, median", mib(w.ShimPeak.Median), mib(l.ShimPeak.Median), ratio(l.ShimPeak.Median, w.ShimPeak.Median))
+	row("peak memory: container cgroup, median", cg(w), cg(l), "")
+	row("peak memory: shim + container, median", mib(w.TotalPeak.Median), mib(l.TotalPeak.Median), ratio(l.TotalPeak.Median, w.TotalPeak.Median))
+	p("\n")
+	var parts []string
+	for _, ph := range []string{"create", "start", "run_to_exit", "remove"} {
+		parts = append(parts, fmt.Sprintf("%s %.1f / %.1f", strings.ReplaceAll(ph, "_", " "), w.PhasesMS[ph].Median, l.PhasesMS[ph].Median))
+	}
+	p("Phases, median ms (wasm / runc): %s. Cold start min–max: wasm %.1f–%.1f ms, runc %.1f–%.1f ms.", strings.Join(parts, "; "), w.ColdStartMS.Min, w.ColdStartMS.Max, l.ColdStartMS.Min, l.ColdStartMS.Max)
+	if w.First != nil && l.First != nil {
+		p(" First (warm-up) run: wasm %.1f ms, runc %.1f ms.", stats.Ms(w.First.Total), stats.Ms(l.First.Total))
+	}
+	if n := e.MemoryMissed["wasm"] + e.MemoryMissed["runc"]; n > 0 {
+		p(" Memory not caught before the engine deleted the task in %d wasm and %d runc run(s); left out of the memory medians.", e.MemoryMissed["wasm"], e.MemoryMissed["runc"])
+	}
+	p(" Shims: `%s`, `%s`.\n\n", w.ShimBinary, l.ShimBinary)
 }

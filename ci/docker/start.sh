@@ -7,6 +7,10 @@
 # rules, no userland proxy, no forwarding or masquerading changes: the
 # host's network configuration is never touched. Containers' cgroups go
 # under a parent of the run's own (RUNDIR/cgroup-parent holds its name).
+# DOCKERD_RUNC=/abs/path/runc (optional): a runc this dockerd accepts
+# (Debian's 1.1.5 does not: it knows no time namespace), registered as the
+# runtime "wasicert-runc" and made the default, so that a plain docker run
+# of a Linux image uses it (make bench-containers go-installs runc 1.3.7).
 # Prints the engine's socket (unix://...) on the last line of stdout.
 # Stop it with stop.sh RUNDIR.
 #
@@ -39,7 +43,12 @@ fi
 mkdir -p "$RUN/data" "$RUN/exec" "$RUN/cli" "$RUN/tmp"
 SOCK=$RUN/docker.sock
 # The daemon's own config file: /etc/docker/daemon.json is never read.
-echo '{}' >"$RUN/daemon.json"
+if [ -n "${DOCKERD_RUNC:-}" ]; then
+	[ -x "$DOCKERD_RUNC" ] || { echo "start.sh: DOCKERD_RUNC=$DOCKERD_RUNC is not an executable" >&2; exit 1; }
+	printf '{"runtimes": {"wasicert-runc": {"path": "%s"}}, "default-runtime": "wasicert-runc"}\n' "$DOCKERD_RUNC" >"$RUN/daemon.json"
+else
+	echo '{}' >"$RUN/daemon.json"
+fi
 PARENT="wasicert-docker-$(basename "$RUN")"
 echo "$PARENT" >"$RUN/cgroup-parent"
 # DOCKER_CONFIG: the CLI's config (and its contexts) under the run dir.
