@@ -18,6 +18,8 @@ type runtimeFlags struct {
 	configs   runtimeConfigs
 	toolsDir  string
 	workerDir string
+	// criEndpoint and criHandler choose the node of the cri runner.
+	criEndpoint, criHandler string
 }
 
 type runtimeConfigs []string
@@ -31,6 +33,8 @@ func addRuntimeFlags(fs *flag.FlagSet) *runtimeFlags {
 	fs.Var(&f.configs, "runtime-config", "register the runtime described by this command-template `FILE` (repeatable; see runners/cli/templates/*.yaml)")
 	fs.StringVar(&f.toolsDir, "tools-dir", "", "look for runtimes in this tools `DIR` (bin/wazero, bun/...) first; sets WASICERT_TOOLS_DIR")
 	fs.StringVar(&f.workerDir, "worker-dir", "", "look for the wasicert-worker-* executables in `DIR` first; sets WASICERT_WORKER_DIR")
+	fs.StringVar(&f.criEndpoint, "cri-endpoint", "", "runtime cri: the CRI socket, `unix:///PATH` (e.g. unix:///run/containerd/containerd.sock); sets WASICERT_CRI_ENDPOINT")
+	fs.StringVar(&f.criHandler, "runtime-handler", "", "runtime cri: the runtime `HANDLER` of the pods, as a RuntimeClass names it (e.g. wazero); sets WASICERT_CRI_RUNTIME_HANDLER")
 	return f
 }
 
@@ -57,6 +61,14 @@ func (f *runtimeFlags) load() error {
 			return usagef("%s %s: %v", d.flag, d.dir, err)
 		}
 		os.Setenv(d.env, abs)
+	}
+	for _, e := range []struct{ env, val string }{
+		{"WASICERT_CRI_ENDPOINT", f.criEndpoint},
+		{"WASICERT_CRI_RUNTIME_HANDLER", f.criHandler},
+	} {
+		if e.val != "" {
+			os.Setenv(e.env, e.val)
+		}
 	}
 	for _, file := range f.configs {
 		if _, err := cli.RegisterFile(file); err != nil {
