@@ -110,6 +110,11 @@ $TABLES
   snapshotter = "native"
   [plugins."io.containerd.cri.v1.images".pinned_images]
     sandbox = "$PAUSE"
+  # Images of the handler wazero are wasi/wasm32 (internal/ociimage), the
+  # host's platform for everything else.
+  [plugins."io.containerd.cri.v1.images".runtime_platforms.wazero]
+    platform = "wasi/wasm32"
+    snapshotter = "native"
 
 [plugins."io.containerd.cri.v1.runtime"]
   enable_selinux = false
