@@ -118,6 +118,9 @@ $TABLES
 
 [plugins."io.containerd.cri.v1.runtime"]
   enable_selinux = false
+  # The sandbox's process.oomScoreAdj is -998; lowering it needs
+  # CAP_SYS_RESOURCE, which a test machine may lack: clamp it to ours.
+  restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
   [plugins."io.containerd.cri.v1.runtime".cni]
     bin_dirs = ["$RUN/cni/bin"]
@@ -154,6 +157,7 @@ $TABLES
   stream_server_port = "0"
   enable_selinux = false
   netns_mounts_under_state_dir = true
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$RUN/cni/bin"
     conf_dir = "$RUN/cni/conf"
@@ -182,7 +186,7 @@ echo "$CTR" >"$RUN/ctr.path"
 for _ in $(seq 1 100); do
 	if "$CTR" --address "$SOCK" version >/dev/null 2>&1; then
 		"$CTR" --address "$SOCK" version | sed -n 's/^ *Version: *//p' | tail -1 >"$RUN/version"
-		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" >&2; then
+		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" -snapshotter native >&2; then
 			break
 		fi
 		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE) pid $PID root $RUN" >&2

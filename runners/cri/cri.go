@@ -55,6 +55,7 @@ import (
 	containerd "github.com/containerd/containerd"
 	"github.com/containerd/containerd/images"
 	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/platforms"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	criapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -128,6 +129,10 @@ type Options struct {
 	RuntimeHandler string
 	// StateDir holds the pods' log dirs; default a temp dir removed by Close.
 	StateDir string
+	// Snapshotter is the CRI's snapshotter, which imported images are
+	// unpacked for (containerd's CRI unpacks only what it pulled itself);
+	// default the one its image filesystem names (ImageFsInfo).
+	Snapshotter string
 }
 
 // Runner runs modules as pods through a CRI endpoint.
@@ -193,6 +198,17 @@ func New(o Options) (*Runner, error) {
 		return nil, err
 	}
 	r.isContainerd = v.RuntimeName == "containerd"
+	if r.opts.Snapshotter == "" && r.isContainerd {
+		r.opts.Snapshotter = "overlayfs"
+		// containerd's image filesystem is its snapshotter's root dir,
+		// .../io.containerd.snapshotter.v1.NAME.
+		if fs, err := r.img.ImageFsInfo(ctx, &criapi.ImageFsInfoRequest{}); err == nil && len(fs.ImageFilesystems) > 0 {
+			base := filepath.Base(fs.ImageFilesystems[0].GetFsId().GetMountpoint())
+			if name, ok := strings.CutPrefix(base, "io.containerd.snapshotter.v1."); ok && name != "" {
+				r.opts.Snapshotter = name
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -338,9 +354,14 @@ func (r *Runner) importImage(ctx context.Context, layout []byte, ref string) err
 		return fmt.Errorf("cri runner: import image %s: %w", ref, err)
 	}
 	for _, im := range imgs {
-		if im.Name == ref {
-			return nil
+		if im.Name != ref {
+			continue
 		}
+		if err := containerd.NewImageWithPlatform(c, im, platforms.Only(ociimage.Platform)).Unpack(ctx, r.opts.Snapshotter); err != nil {
+			_ = c.ImageService().Delete(ctx, ref, images.SynchronousDelete())
+			return fmt.Errorf("cri runner: unpack image %s for snapshotter %s: %w", ref, r.opts.Snapshotter, err)
+		}
+		return nil
 	}
 	for _, im := range imgs {
 		_ = c.ImageService().Delete(ctx, im.Name, images.SynchronousDelete())

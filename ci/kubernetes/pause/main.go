@@ -17,6 +17,7 @@ import (
 
 	containerd "github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/platforms"
 
 	"github.com/wasicert/wasicert/internal/ociimage"
 )
@@ -26,15 +27,16 @@ var pause []byte
 
 func main() {
 	addr := flag.String("address", "", "containerd's socket")
+	snapshotter := flag.String("snapshotter", "native", "unpack the image for this `SNAPSHOTTER` (the CRI's): a sandbox image is not unpacked on demand")
 	name := flag.String("name", "wasicert.local/pause:wasm", "the image `REF`")
 	flag.Parse()
-	if err := run(*addr, *name); err != nil {
+	if err := run(*addr, *name, *snapshotter); err != nil {
 		fmt.Fprintln(os.Stderr, "pause:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, name string) error {
+func run(addr, name, snapshotter string) error {
 	layout, _, err := ociimage.Build(ociimage.Options{Name: name, Module: pause, Path: "/pause.wasm"})
 	if err != nil {
 		return err
@@ -52,7 +54,14 @@ func run(addr, name string) error {
 		return fmt.Errorf("import %s: %w", name, err)
 	}
 	for _, im := range imgs {
+		if im.Name != name {
+			continue
+		}
+		if err := containerd.NewImageWithPlatform(c, im, platforms.Only(ociimage.Platform)).Unpack(ctx, snapshotter); err != nil {
+			return fmt.Errorf("unpack %s for %s: %w", name, snapshotter, err)
+		}
 		fmt.Println(im.Name, im.Target.Digest)
+		return nil
 	}
-	return nil
+	return fmt.Errorf("import %s: the layout holds no image of that name", name)
 }
