@@ -51,13 +51,18 @@ func cmdCertify(args []string, stdout, stderr io.Writer) (int, error) {
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
 	}
+	// --hold waits once the bundle is written; a usage error exits at once,
+	// so that it shows (a pod that keeps failing to start is visible).
+	written := false
 	if *hold {
 		// Registered now, so that a signal during the run is not lost.
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		defer func() {
-			fmt.Fprintln(stdout, "certify: --hold: done; waiting for SIGTERM")
-			<-sigs
+			if written {
+				fmt.Fprintln(stdout, "certify: --hold: done; waiting for SIGTERM")
+				<-sigs
+			}
 			signal.Stop(sigs)
 		}()
 	}
@@ -175,6 +180,7 @@ func cmdCertify(args []string, stdout, stderr io.Writer) (int, error) {
 			return exitUsage, fmt.Errorf("certify: --done-file: %w", err)
 		}
 	}
+	written = true
 	fmt.Fprintf(stdout, "certify: %s %s: %s", cert.Runtime, cert.RuntimeVersion, strings.ToUpper(cert.Verdict))
 	for _, p := range cert.Profiles {
 		fmt.Fprintf(stdout, "; %s %s", p.Name, p.Verdict)
