@@ -27,7 +27,7 @@ include reports/htmlreport/chromium.mk
 MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-confined,wazero-cli,wasmtime,wasmer,node,bun,jco
 
 .DEFAULT_GOAL := build
-.PHONY: build run test deps ginkgo vet unit race e2e matrix docs containerd bench bench-containers
+.PHONY: build run test deps ginkgo vet unit race e2e matrix docs containerd cri bench bench-containers
 
 build:
 	$(GO) build -o bin/wasicert ./cmd/wasicert
@@ -43,7 +43,7 @@ ginkgo: $(GINKGO)
 $(GINKGO):
 	GOBIN=$(TOOLS)/bin $(GO) install github.com/onsi/ginkgo/v2/ginkgo@$(GINKGO_VERSION)
 
-test: deps vet workflow-lint unit race probes-check e2e matrix arch containerd
+test: deps vet workflow-lint unit race probes-check e2e matrix arch containerd cri
 
 vet:
 	$(GO) vet ./...
@@ -82,6 +82,12 @@ docs: build runtimes
 # 2.x (installed on first use), as root; skipped with one line otherwise.
 containerd: build
 	ci/containerd/suite.sh $(OUT)/containerd
+
+# cri: the catalogue through containerd's CRI (one pod per probe run, our
+# shim as runtime handler wazero) on a private containerd 1.6 and 2.x, as
+# root; skipped with one line otherwise.
+cri: build
+	ci/kubernetes/suite.sh $(OUT)/cri
 
 bench:
 	mkdir -p $(OUT)

@@ -45,9 +45,26 @@ func cmdCertify(args []string, stdout, stderr io.Writer) (int, error) {
 		refused[name] = fs.String(name, "", "refused: a certification run runs every spec")
 	}
 	noExp := fs.Bool("no-expectations", false, "refused: certification already reads every verdict before expectations")
+	doneFile := fs.String("done-file", "", "once the bundle is written (certified or not), write its directory's path into `FILE`: sonobuoy's done file (ci/kubernetes/wasicert.yaml)")
+	hold := fs.Bool("hold", false, "once done, wait for SIGTERM or SIGINT before exiting, so that a DaemonSet does not restart the pod and certify again (ci/kubernetes)")
 	runtimeConfigs := addRuntimeFlags(fs)
 	if help, err := parse(fs, args, stdout); help || err != nil {
 		return exitPass, err
+	}
+	// --hold waits once the bundle is written; a usage error exits at once,
+	// so that it shows (a pod that keeps failing to start is visible).
+	written := false
+	if *hold {
+		// Registered now, so that a signal during the run is not lost.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		defer func() {
+			if written {
+				fmt.Fprintln(stdout, "certify: --hold: done; waiting for SIGTERM")
+				<-sigs
+			}
+			signal.Stop(sigs)
+		}()
 	}
 	for name, v := range refused {
 		if *v != "" {
@@ -154,6 +171,16 @@ func cmdCertify(args []string, stdout, stderr io.Writer) (int, error) {
 	if err := certify.Write(*out, cert, key); err != nil {
 		return exitUsage, fmt.Errorf("certify: writing the bundle: %w", err)
 	}
+	if *doneFile != "" {
+		abs, err := filepath.Abs(*out)
+		if err == nil {
+			err = os.WriteFile(*doneFile, []byte(abs), 0o644)
+		}
+		if err != nil {
+			return exitUsage, fmt.Errorf("certify: --done-file: %w", err)
+		}
+	}
+	written = true
 	fmt.Fprintf(stdout, "certify: %s %s: %s", cert.Runtime, cert.RuntimeVersion, strings.ToUpper(cert.Verdict))
 	for _, p := range cert.Profiles {
 		fmt.Fprintf(stdout, "; %s %s", p.Name, p.Verdict)

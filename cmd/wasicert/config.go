@@ -25,6 +25,8 @@ type runtimeFlags struct {
 	workerDir     string
 	dockerHost    string
 	dockerRuntime string
+	// criEndpoint and criHandler choose the node of the cri runner.
+	criEndpoint, criHandler string
 }
 
 type runtimeConfigs []string
@@ -41,6 +43,8 @@ func addRuntimeFlags(fs *flag.FlagSet) *runtimeFlags {
 	fs.StringVar(&f.workerDir, "worker-dir", "", "look for the wasicert-worker-* executables in `DIR` first; sets WASICERT_WORKER_DIR")
 	fs.StringVar(&f.dockerHost, "docker-host", "", "the Docker engine the docker runner uses, unix://`SOCKET` or tcp://HOST:PORT; sets WASICERT_DOCKER_HOST")
 	fs.StringVar(&f.dockerRuntime, "docker-runtime", "", "the runtime the docker runner names in docker run --runtime (default io.containerd.wazero.v1); sets WASICERT_DOCKER_RUNTIME")
+	fs.StringVar(&f.criEndpoint, "cri-endpoint", "", "runtime cri: the CRI socket, `unix:///PATH` (e.g. unix:///run/containerd/containerd.sock); sets WASICERT_CRI_ENDPOINT")
+	fs.StringVar(&f.criHandler, "runtime-handler", "", "runtime cri: the runtime `HANDLER` of the pods, as a RuntimeClass names it (e.g. wazero); sets WASICERT_CRI_RUNTIME_HANDLER")
 	return f
 }
 
@@ -80,6 +84,14 @@ func (f *runtimeFlags) load() error {
 			return usagef("--docker-runtime %q: want a runtime name as docker run --runtime takes it (io.containerd.wazero.v1, runc)", f.dockerRuntime)
 		}
 		os.Setenv(docker.EnvRuntime, f.dockerRuntime)
+	}
+	for _, e := range []struct{ env, val string }{
+		{"WASICERT_CRI_ENDPOINT", f.criEndpoint},
+		{"WASICERT_CRI_RUNTIME_HANDLER", f.criHandler},
+	} {
+		if e.val != "" {
+			os.Setenv(e.env, e.val)
+		}
 	}
 	for _, file := range f.configs {
 		if _, err := cli.RegisterFile(file); err != nil {

@@ -5,6 +5,7 @@ package all
 import (
 	_ "github.com/wasicert/wasicert/runners/cli"        // wazero-cli, wasmtime-cli, wasmedge, wasmer-cli, iwasm (command templates)
 	_ "github.com/wasicert/wasicert/runners/containerd" // containerd-wazero, containerd-wasmtime, containerd-wasmedge, containerd (any shim)
+	_ "github.com/wasicert/wasicert/runners/cri"        // cri (pods through any CRI endpoint and runtime handler)
 	_ "github.com/wasicert/wasicert/runners/docker"     // docker (any containerd runtime through a Docker engine)
 	_ "github.com/wasicert/wasicert/runners/jco"        // jco (preview-1 modules as WASI 0.2 components on preview2-shim)
 	_ "github.com/wasicert/wasicert/runners/node"       // node, bun

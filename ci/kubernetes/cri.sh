@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# cri.sh VERSION RUNDIR — start a private containerd (VERSION 1.6 or 2) as
+# root with its CRI plugin on and our shim registered as the runtime handler
+# "wazero", everything under RUNDIR (root, state, sockets, log, config, the
+# shim in RUNDIR/bin, an empty CNI dir), no systemd. Pods run with host
+# networking (no CNI). The sandbox ("pause") image is wasicert's wasm pause
+# (ci/kubernetes/pause), imported into the k8s.io namespace: no registry is
+# asked. Prints the socket (the containerd API and the CRI on one socket) on
+# the last line of stdout. Stop it with ci/containerd/stop.sh RUNDIR, which
+# also reports leftovers (shims, mounts).
+#
+# The same layout and exit codes as ci/containerd/start.sh (0 started; 3 not
+# root; 1 anything else, with the log tail), whose binaries it uses:
+# Debian's containerd 1.6, and containerd 2 in .tools/containerd-$C2V (run
+# start.sh once to install them).
+#
+# Env: SHIM_BIN=path copies a prebuilt shim instead of building it;
+#      CONTAINERD2_VERSION (default v2.2.9); WASICERT_CRI_PAUSE_IMAGE
+#      (default wasicert.local/pause:wasm).
+set -euo pipefail
+
+VERSION=${1:?usage: cri.sh 1.6|2 RUNDIR}
+RUN=${2:?usage: cri.sh 1.6|2 RUNDIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+C2V=${CONTAINERD2_VERSION:-v2.2.9}
+PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:wasm}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "skip: a private containerd needs root (running as uid $(id -u))" >&2
+	exit 3
+fi
+case "$VERSION" in
+1.6)
+	CONTAINERD=$(command -v containerd || true)
+	CTR=$(command -v ctr || true)
+	if [ -z "$CONTAINERD" ] || ! "$CONTAINERD" --version | grep -q ' 1\.6\.'; then
+		echo "cri.sh: no containerd 1.6 on PATH: run ci/containerd/start.sh 1.6 once (apt-get install -y containerd)" >&2
+		exit 1
+	fi
+	;;
+2)
+	CONTAINERD=$REPO/.tools/containerd-${C2V#v}/containerd
+	CTR=$REPO/.tools/containerd-${C2V#v}/ctr
+	if [ ! -x "$CONTAINERD" ]; then
+		echo "cri.sh: no $CONTAINERD: run ci/containerd/start.sh 2 once to install containerd $C2V" >&2
+		exit 1
+	fi
+	;;
+*)
+	echo "cri.sh: unknown version $VERSION (want 1.6 or 2)" >&2
+	exit 1
+	;;
+esac
+
+mkdir -p "$RUN"
+RUN=$(cd "$RUN" && pwd)
+SOCK=$RUN/containerd.sock
+if [ $(( ${#RUN} + 68 )) -ge 106 ]; then
+	echo "cri.sh: run dir path $RUN is too long for unix sockets; use a short one (e.g. mktemp -d /tmp/wcd.XXXX)" >&2
+	exit 1
+fi
+if [ -e "$RUN/containerd.pid" ] && kill -0 "$(cat "$RUN/containerd.pid")" 2>/dev/null; then
+	echo "cri.sh: a containerd already runs for $RUN (pid $(cat "$RUN/containerd.pid"))" >&2
+	exit 1
+fi
+mkdir -p "$RUN/bin" "$RUN/root" "$RUN/state" "$RUN/s" "$RUN/cache" "$RUN/tmp" "$RUN/cni/bin" "$RUN/cni/conf"
+if [ -n "${SHIM_BIN:-}" ]; then
+	cp "$SHIM_BIN" "$RUN/bin/containerd-shim-wazero-v1"
+else
+	(cd "$REPO" && go build -o "$RUN/bin/containerd-shim-wazero-v1" ./cmd/containerd-shim-wazero-v1) >&2
+fi
+(cd "$REPO" && go build -o "$RUN/bin/wasicert-pause-import" ./ci/kubernetes/pause) >&2
+
+TOP="root = \"$RUN/root\"
+state = \"$RUN/state\""
+TABLES="[grpc]
+  address = \"$SOCK\"
+
+[ttrpc]
+  address = \"$SOCK.ttrpc\"
+
+[debug]
+  address = \"$RUN/debug.sock\"
+  level = \"info\"
+
+[metrics]
+  address = \"\""
+
+if [ "$VERSION" = 2 ]; then
+	cat >"$RUN/config.toml" <<TOML
+version = 3
+$TOP
+
+disabled_plugins = [
+  "io.containerd.internal.v1.opt",
+  "io.containerd.nri.v1.nri",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.blockfile",
+  "io.containerd.snapshotter.v1.erofs",
+  "io.containerd.tracing.processor.v1.otlp",
+]
+
+$TABLES
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "native"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "$PAUSE"
+  # Images of the handler wazero are wasi/wasm32 (internal/ociimage), the
+  # host's platform for everything else.
+  [plugins."io.containerd.cri.v1.images".runtime_platforms.wazero]
+    platform = "wasi/wasm32"
+    snapshotter = "native"
+
+[plugins."io.containerd.cri.v1.runtime"]
+  enable_selinux = false
+  # The sandbox's process.oomScoreAdj is -998; lowering it needs
+  # CAP_SYS_RESOURCE, which a test machine may lack: clamp it to ours.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["$RUN/cni/bin"]
+    conf_dir = "$RUN/cni/conf"
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.wazero]
+    runtime_type = "io.containerd.wazero.v1"
+    sandboxer = "podsandbox"
+    snapshotter = "native"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+TOML
+else
+	cat >"$RUN/config.toml" <<TOML
+version = 2
+$TOP
+
+disabled_plugins = [
+  "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs",
+]
+
+$TABLES
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE"
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  netns_mounts_under_state_dir = true
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$RUN/cni/bin"
+    conf_dir = "$RUN/cni/conf"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wazero]
+      runtime_type = "io.containerd.wazero.v1"
+TOML
+fi
+
+export PATH="$RUN/bin:$PATH"
+export WASICERT_SHIM_SOCKET_DIR="$RUN/s"
+export WASICERT_SHIM_CACHE_DIR="${WASICERT_SHIM_CACHE_DIR:-$RUN/cache}"
+export TMPDIR="$RUN/tmp"
+export WASICERT_CANARY="${WASICERT_CANARY:-wasicert-canary-$RANDOM$RANDOM}"
+echo "WASICERT_CANARY=$WASICERT_CANARY" >"$RUN/canary"
+cd "$RUN"
+"$CONTAINERD" --config "$RUN/config.toml" </dev/null >"$RUN/containerd.log" 2>&1 &
+PID=$!
+echo "$PID" >"$RUN/containerd.pid"
+echo "$CTR" >"$RUN/ctr.path"
+
+for _ in $(seq 1 100); do
+	if "$CTR" --address "$SOCK" version >/dev/null 2>&1; then
+		"$CTR" --address "$SOCK" version | sed -n 's/^ *Version: *//p' | tail -1 >"$RUN/version"
+		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" -snapshotter native >&2; then
+			break
+		fi
+		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE) pid $PID root $RUN" >&2
+		echo "$SOCK"
+		exit 0
+	fi
+	if ! kill -0 "$PID" 2>/dev/null; then
+		break
+	fi
+	sleep 0.1
+done
+echo "cri.sh: containerd ($CONTAINERD) did not become ready on $SOCK within 10 s; log tail:" >&2
+tail -n 20 "$RUN/containerd.log" >&2 || true
+ours() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$RUN/config.toml"; }
+if ours "$PID"; then
+	kill -TERM "$PID" 2>/dev/null || true
+	for _ in $(seq 1 50); do ours "$PID" || break; sleep 0.1; done
+	if ours "$PID"; then
+		kill -KILL "$PID" 2>/dev/null || true
+	fi
+fi
+wait "$PID" 2>/dev/null || true
+exit 1
