@@ -18,7 +18,6 @@ VERSION=${1:?usage: start.sh 1.6|2 RUNDIR}
 RUN=${2:?usage: start.sh 1.6|2 RUNDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-C2V=${CONTAINERD2_VERSION:-v2.2.9}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: a private containerd needs root (running as uid $(id -u))" >&2
@@ -26,32 +25,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 case "$VERSION" in
-1.6)
-	if ! command -v containerd >/dev/null || ! containerd --version | grep -q ' 1\.6\.'; then
-		echo "installing Debian's containerd 1.6 (apt-get install -y containerd)" >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y containerd >&2 ||
-			{ apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y containerd >&2; }
-	fi
-	CONTAINERD=$(command -v containerd)
-	CTR=$(command -v ctr)
-	;;
-2)
-	BIN="$REPO/.tools/containerd-${C2V#v}"
-	if [ ! -x "$BIN/containerd" ] || [ ! -x "$BIN/ctr" ]; then
-		echo "installing containerd $C2V into $BIN (go install, ~2 min on 2 cores)" >&2
-		mkdir -p "$BIN"
-		(cd /tmp && GOBIN="$BIN" CGO_ENABLED=0 go install -tags "no_btrfs no_devmapper no_zfs no_aufs" \
-			"github.com/containerd/containerd/v2/cmd/containerd@$C2V" \
-			"github.com/containerd/containerd/v2/cmd/ctr@$C2V") >&2
-	fi
-	CONTAINERD=$BIN/containerd
-	CTR=$BIN/ctr
-	;;
+1.6 | 2) ;;
 *)
 	echo "start.sh: unknown version $VERSION (want 1.6 or 2)" >&2
 	exit 1
 	;;
 esac
+paths=$("$REPO/ci/containerd/install.sh" "$VERSION") || { echo "start.sh: installing containerd $VERSION failed" >&2; exit 1; }
+CONTAINERD=$(echo "$paths" | sed -n 1p)
+CTR=$(echo "$paths" | sed -n 2p)
 
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)

@@ -11,8 +11,8 @@
 #
 # The same layout and exit codes as ci/containerd/start.sh (0 started; 3 not
 # root; 1 anything else, with the log tail), whose binaries it uses:
-# Debian's containerd 1.6, and containerd 2 in .tools/containerd-$C2V (run
-# start.sh once to install them).
+# Debian's containerd 1.6, and containerd 2 in .tools/containerd-<version>
+# (ci/containerd/install.sh installs them when missing).
 #
 # Env: SHIM_BIN=path copies a prebuilt shim instead of building it;
 #      CONTAINERD2_VERSION (default v2.2.9); WASICERT_CRI_PAUSE_IMAGE
@@ -23,7 +23,6 @@ VERSION=${1:?usage: cri.sh 1.6|2 RUNDIR}
 RUN=${2:?usage: cri.sh 1.6|2 RUNDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-C2V=${CONTAINERD2_VERSION:-v2.2.9}
 PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:wasm}
 
 if [ "$(id -u)" != 0 ]; then
@@ -31,27 +30,15 @@ if [ "$(id -u)" != 0 ]; then
 	exit 3
 fi
 case "$VERSION" in
-1.6)
-	CONTAINERD=$(command -v containerd || true)
-	CTR=$(command -v ctr || true)
-	if [ -z "$CONTAINERD" ] || ! "$CONTAINERD" --version | grep -q ' 1\.6\.'; then
-		echo "cri.sh: no containerd 1.6 on PATH: run ci/containerd/start.sh 1.6 once (apt-get install -y containerd)" >&2
-		exit 1
-	fi
-	;;
-2)
-	CONTAINERD=$REPO/.tools/containerd-${C2V#v}/containerd
-	CTR=$REPO/.tools/containerd-${C2V#v}/ctr
-	if [ ! -x "$CONTAINERD" ]; then
-		echo "cri.sh: no $CONTAINERD: run ci/containerd/start.sh 2 once to install containerd $C2V" >&2
-		exit 1
-	fi
-	;;
+1.6 | 2) ;;
 *)
 	echo "cri.sh: unknown version $VERSION (want 1.6 or 2)" >&2
 	exit 1
 	;;
 esac
+paths=$("$REPO/ci/containerd/install.sh" "$VERSION") || { echo "cri.sh: installing containerd $VERSION failed" >&2; exit 1; }
+CONTAINERD=$(echo "$paths" | sed -n 1p)
+CTR=$(echo "$paths" | sed -n 2p)
 
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)
