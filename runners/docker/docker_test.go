@@ -127,6 +127,14 @@ func TestTracesSeesALeftover(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Start returns once the child is forked; its command line is the
+	// id's only after exec: wait for that (bounded) before looking.
+	for i := 0; i < 500; i++ {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)); strings.Contains(string(b), id) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	got := catalogue.Traces(id)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
