@@ -47,14 +47,22 @@ func SkipReason() string {
 // Start starts containerd version ("1.6" or "2") in a fresh short run dir;
 // shimBin, when not empty, is copied in as the shim (else start.sh builds it).
 func Start(version, shimBin string) (*Daemon, error) {
+	return startWith(script("start.sh"), "wcd.", version, shimBin, "containerd "+version)
+}
+
+// startWith runs a start script (start.sh, or ci/kubernetes/cri.sh, which
+// keeps its run dir layout and exit codes) on a fresh short run dir: exit 3
+// is a skip, another failure stops what was started, and the last line of
+// stdout is the daemon's address.
+func startWith(scriptPath, prefix, version, shimBin, what string) (*Daemon, error) {
 	if r := SkipReason(); r != "" {
 		return nil, fmt.Errorf("%s: %w", r, ErrSkip)
 	}
-	dir, err := os.MkdirTemp("/tmp", "wcd.")
+	dir, err := os.MkdirTemp("/tmp", prefix)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(script("start.sh"), version, dir)
+	cmd := exec.Command(scriptPath, version, dir)
 	cmd.Env = os.Environ()
 	if shimBin != "" {
 		cmd.Env = append(cmd.Env, "SHIM_BIN="+shimBin)
@@ -69,7 +77,7 @@ func Start(version, shimBin string) (*Daemon, error) {
 			return nil, fmt.Errorf("%s: %w", strings.TrimSpace(stderr.String()), ErrSkip)
 		}
 		_ = exec.Command(script("stop.sh"), dir).Run()
-		return nil, fmt.Errorf("start containerd %s: %v: %s", version, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("start %s: %v: %s", what, err, strings.TrimSpace(stderr.String()))
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	d := &Daemon{Version: version, RunDir: dir, Address: lines[len(lines)-1]}
