@@ -15,6 +15,9 @@
 # (ci/containerd/install.sh installs them when missing).
 #
 # Env: SHIM_BIN=path copies a prebuilt shim instead of building it;
+#      WASICERT_WEAK_SHIM=1 also builds the weakened shim (build tag
+#      wasicert_weakened, the negative control) as the second runtime
+#      handler "wazeroweak" (io.containerd.wazeroweak.v1);
 #      CONTAINERD2_VERSION (default v2.2.9); WASICERT_CRI_PAUSE_IMAGE
 #      (default wasicert.local/pause:wasm).
 set -euo pipefail
@@ -58,6 +61,16 @@ else
 	(cd "$REPO" && go build -o "$RUN/bin/containerd-shim-wazero-v1" ./cmd/containerd-shim-wazero-v1) >&2
 fi
 (cd "$REPO" && go build -o "$RUN/bin/wasicert-pause-import" ./ci/kubernetes/pause) >&2
+WEAK_V3="" WEAK_V2=""
+if [ -n "${WASICERT_WEAK_SHIM:-}" ]; then
+	(cd "$REPO" && go build -tags wasicert_weakened -o "$RUN/bin/containerd-shim-wazeroweak-v1" ./cmd/containerd-shim-wazero-v1) >&2
+	WEAK_V3="  [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.wazeroweak]
+    runtime_type = \"io.containerd.wazeroweak.v1\"
+    sandboxer = \"podsandbox\"
+    snapshotter = \"native\""
+	WEAK_V2="    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.wazeroweak]
+      runtime_type = \"io.containerd.wazeroweak.v1\""
+fi
 
 TOP="root = \"$RUN/root\"
 state = \"$RUN/state\""
@@ -102,6 +115,9 @@ $TABLES
   [plugins."io.containerd.cri.v1.images".runtime_platforms.wazero]
     platform = "wasi/wasm32"
     snapshotter = "native"
+  [plugins."io.containerd.cri.v1.images".runtime_platforms.wazeroweak]
+    platform = "wasi/wasm32"
+    snapshotter = "native"
 
 [plugins."io.containerd.cri.v1.runtime"]
   enable_selinux = false
@@ -116,6 +132,7 @@ $TABLES
     runtime_type = "io.containerd.wazero.v1"
     sandboxer = "podsandbox"
     snapshotter = "native"
+$WEAK_V3
 
 [plugins."io.containerd.grpc.v1.cri"]
   disable_tcp_service = true
@@ -155,6 +172,7 @@ $TABLES
       runtime_type = "io.containerd.runc.v2"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.wazero]
       runtime_type = "io.containerd.wazero.v1"
+$WEAK_V2
 TOML
 fi
 
