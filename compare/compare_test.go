@@ -87,3 +87,31 @@ func TestByArchPutsNativeAmd64First(t *testing.T) {
 		t.Errorf("groups: %+v", g)
 	}
 }
+
+// TestNodesAreSets: the records of two cluster nodes of one architecture,
+// concatenated into one file, are two sets, compared node against node
+// (ci/kubernetes: `wasicert compare` merges the nodes' records).
+func TestNodesAreSets(t *testing.T) {
+	mk := func(node string, v verdicts.Verdict) records.Record {
+		return records.Make(verdicts.Record{Spec: "s.one", Actual: v, Ended: "exit"}, false,
+			records.Env{Arch: "amd64", Runtime: "cri", RuntimeVersion: "containerd 2.2.9", Node: node})
+	}
+	sets := compare.Sets("nodes.jsonl", []records.Record{mk("node-a", verdicts.Pass), mk("node-b", verdicts.Escape)})
+	if len(sets) != 2 || sets[0].Label() != "cri/amd64@node-a" || sets[1].Label() != "cri/amd64@node-b" {
+		t.Fatalf("sets = %d (%v), want one per node, labelled with it", len(sets), sets)
+	}
+	g := compare.ByArch(sets)
+	if len(g) != 1 {
+		t.Fatalf("groups: %+v, want one (runtime cri)", g)
+	}
+	ds := g[0].Baseline()
+	if compare.Worst(ds) != compare.Real || ds[0].B != "cri/amd64@node-b" {
+		t.Errorf("divergences = %v, want node-b's escape, real", ds)
+	}
+	// Without the node, the two are one set and the escape hides behind the
+	// record kept last: the control that shows the node is what splits them.
+	a, b := mk("", verdicts.Pass), mk("", verdicts.Escape)
+	if n := len(compare.Sets("nodes.jsonl", []records.Record{a, b})); n != 1 {
+		t.Errorf("without node names: %d sets, want 1", n)
+	}
+}

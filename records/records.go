@@ -51,7 +51,11 @@ type Env struct {
 	Arch string `json:"arch"`
 	// Emulated names the emulator the runtime ran under ("qemu-aarch64"),
 	// "" for a native run.
-	Emulated       string `json:"emulated,omitempty"`
+	Emulated string `json:"emulated,omitempty"`
+	// Node names the cluster node the run certified ($WASICERT_NODE_NAME,
+	// which ci/kubernetes's manifests set from the pod's spec.nodeName), ""
+	// outside a cluster: two nodes of one architecture are two sets.
+	Node           string `json:"node,omitempty"`
 	Runtime        string `json:"runtime"`
 	RuntimeVersion string `json:"runtime_version"`
 	// Wasicert is wasicert's version (internal/buildinfo.Version).
@@ -62,11 +66,14 @@ type Env struct {
 }
 
 // Label names the environment in one short word-ish string for tables:
-// "wazero/amd64", "wazero/arm64(qemu-aarch64)".
+// "wazero/amd64", "wazero/arm64(qemu-aarch64)", "cri/amd64@node-1".
 func (e Env) Label() string {
 	l := e.Runtime + "/" + e.Arch
 	if e.Emulated != "" {
 		l += "(" + e.Emulated + ")"
+	}
+	if e.Node != "" {
+		l += "@" + e.Node
 	}
 	return l
 }
@@ -233,10 +240,14 @@ func NormaliseText(s string) string {
 	return s
 }
 
+// EnvNode names the node a run certifies (Env.Node).
+const EnvNode = "WASICERT_NODE_NAME"
+
 // ThisEnv describes this process's environment for runtime name and
 // version. The architecture is GOARCH unless $WASICERT_RUNTIME_ARCH says
 // the runtime runs on another one (a worker started under an emulator);
-// Emulated is $WASICERT_EMULATOR, else what Emulator detects.
+// Emulated is $WASICERT_EMULATOR, else what Emulator detects; Node is
+// $WASICERT_NODE_NAME.
 func ThisEnv(runtimeName, runtimeVersion, wasicertVersion, probeDigest string) Env {
 	e := Env{
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Runtime: runtimeName, RuntimeVersion: runtimeVersion,
@@ -248,6 +259,7 @@ func ThisEnv(runtimeName, runtimeVersion, wasicertVersion, probeDigest string) E
 	if a := os.Getenv("WASICERT_RUNTIME_ARCH"); a != "" {
 		e.Arch = a
 	}
+	e.Node = os.Getenv(EnvNode)
 	e.Emulated = os.Getenv("WASICERT_EMULATOR")
 	if e.Emulated == "" && e.Arch == runtime.GOARCH {
 		e.Emulated = Emulator()

@@ -15,8 +15,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 
+	"github.com/wasicert/wasicert/certify"
 	"github.com/wasicert/wasicert/ci/kubernetes"
 	"github.com/wasicert/wasicert/internal/ctrtest"
+	"github.com/wasicert/wasicert/records"
 )
 
 // TestKubernetesManifestsCertifyFlags: the command the in-cluster manifests
@@ -93,8 +95,13 @@ func TestKubernetesEntrypoint(t *testing.T) {
 	for _, a := range plugin.Spec.Args {
 		args = append(args, move(a))
 	}
+	const node = "wasicert-test-node"
 	for _, e := range plugin.Spec.Env {
-		env = append(env, e.Name+"="+move(e.Value))
+		v := move(e.Value)
+		if f := e.ValueFrom; f != nil && f.FieldRef != nil && f.FieldRef.FieldPath == "spec.nodeName" {
+			v = node // the downward API
+		}
+		env = append(env, e.Name+"="+v)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -140,6 +147,11 @@ func TestKubernetesEntrypoint(t *testing.T) {
 	}
 	if err := xml.Unmarshal(junit, &suites); err != nil || len(suites.Suites) == 0 || suites.Suites[0].Tests == 0 {
 		t.Errorf("junit.xml is not a JUnit report with tests: %v", err)
+	}
+	// Each node's records name it, so `wasicert compare` over the nodes'
+	// records keeps one set per node.
+	if recs, err := records.Read(filepath.Join(bundle, certify.FileRecords)); err != nil || len(recs) == 0 || recs[0].Env.Node != node {
+		t.Errorf("the bundle's records do not name the node %q (from spec.nodeName): %v", node, err)
 	}
 	select {
 	case err := <-exited:
