@@ -93,6 +93,7 @@ bench:
 	mkdir -p $(OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ | tee $(OUT)/bench.txt
 	$(GO) test -run '^$$' -bench . -count $(CERTIFY_BENCH_COUNT) -timeout 2h ./bench/certify/ | tee $(OUT)/bench-certify.txt
+	$(GO) test -run '^$$' -bench . -count $(BENCH_COUNT) -timeout 30m ./bench/pods/ | tee $(OUT)/bench-pods.txt
 
 # bench-containers (root): the same hello as a wasm container through our shim
 # and as a Linux container (runc + static busybox) on one containerd, 2.2.9

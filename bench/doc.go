@@ -6,6 +6,10 @@
 //     runtime's (make bench);
 //   - bench/certify: `wasicert certify` then `wasicert verify` per
 //     installed runtime, end to end, with the bundle's size (make bench);
+//   - bench/pods: a probe run as a pod through containerd's CRI against
+//     the same run as a container through the containerd client, side by
+//     side on one private containerd 2.2.9 and 1.6.20 with our shim (make
+//     bench, as root);
 //   - bench/containers: the same hello as a wasm container through our shim
 //     and as a Linux container through runc on one private containerd:
 //     image size, cold start, peak memory (make bench-containers, as root;

@@ -377,6 +377,9 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	if len(inv.Listeners) > 0 {
 		return res, errors.New("cri runner: listeners are not supported")
 	}
+	if len(inv.Stdin) > 0 {
+		return res, errors.New("cri runner: stdin is not supported (kubelet feeds a container's stdin only through the CRI's attach stream; the runner does not claim FeatureStdin)")
+	}
 	wasm := inv.Module.Bytes
 	if len(wasm) == 0 {
 		b, err := os.ReadFile(inv.Module.Path)

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/wasicert/wasicert/internal/ctrtest"
 	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
-	ctrd "github.com/wasicert/wasicert/runners/containerd"
 	"github.com/wasicert/wasicert/runners/cri"
 )
 
@@ -198,35 +196,6 @@ func pods(t *testing.T, r *cri.Runner, d *ctrtest.Daemon) {
 			t.Errorf("a cancelled run: %v", err)
 		}
 		checkNoPods(t, d.Address)
-	})
-	t.Run("time", func(t *testing.T) {
-		// A pod per run against a container per run (the containerd
-		// client runner) on the same daemon and shim: medians of 5.
-		c, err := ctrd.New(ctrd.Options{Address: d.Address, StateDir: t.TempDir(), CacheImages: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if err := c.Close(); err != nil {
-				t.Errorf("containerd runner: %v", err)
-			}
-		}()
-		median := func(rn runners.Runner) time.Duration {
-			var ds []time.Duration
-			for i := 0; i < 6; i++ {
-				start := time.Now()
-				res, err := rn.Run(ctx, runners.Invocation{Module: module(t, "hello"), Args: []string{"/hello.wasm"}, Timeout: 20 * time.Second})
-				if err != nil || res.ExitCode != 7 {
-					t.Fatalf("%s: %s %v", rn.Name(), res, err)
-				}
-				if i > 0 { // the first imports the image
-					ds = append(ds, time.Since(start))
-				}
-			}
-			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-			return ds[len(ds)/2]
-		}
-		t.Logf("median run of a 1-container pod through the CRI: %s; through the containerd client: %s", median(r).Round(time.Millisecond), median(c).Round(time.Millisecond))
 	})
 }
 
