@@ -271,3 +271,24 @@ func TestJoinWrongType(t *testing.T) {
 		t.Log(err)
 	}
 }
+
+// A mount at /dev/shm is never granted, whatever its type: the CRI binds
+// the pod's (the node's, for hostIPC) into every container.
+func TestDevShmSkipped(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "m.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644)
+	shm := t.TempDir()
+	for _, m := range []specs.Mount{
+		{Destination: "/dev/shm", Type: "bind", Source: shm, Options: []string{"rbind", "rw"}},
+		{Destination: "/dev/shm/", Type: "bind", Source: shm, Options: []string{"bind"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid"}},
+	} {
+		p, err := BuildPlan(&specs.Spec{Process: &specs.Process{Args: []string{"/m.wasm"}}, Mounts: []specs.Mount{m}}, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Preopens) != 1 || len(p.Mounts) != 0 || len(p.Skipped) != 1 {
+			t.Errorf("%+v: preopens %+v, mounts %+v, skipped %q", m, p.Preopens, p.Mounts, p.Skipped)
+		}
+	}
+}
