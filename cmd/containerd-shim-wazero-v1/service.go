@@ -81,7 +81,9 @@ type wtask struct {
 	killSig    syscall.Signal // the weakened build's kill
 	exitStatus uint32
 	exitedAt   time.Time
-	done       chan struct{}
+	// started is when Start let the guest run (zero before).
+	started time.Time
+	done    chan struct{}
 }
 
 type service struct {
@@ -479,11 +481,31 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 		t.ctl = nil
 	}
 	t.status = task.Status_RUNNING
+	t.started = time.Now()
 	s.send(&eventstypes.TaskStart{ContainerID: r.ID, Pid: uint32(t.pid)})
 	return &taskAPI.StartResponse{Pid: uint32(t.pid)}, nil
 }
 
+// minReportedRun is the shortest run the shim reports: a guest that exits
+// sooner after Start is reported exited (Wait, State, the TaskExit event)
+// at Start + minReportedRun, and no earlier. containerd's CRI stamps a
+// container's StartedAt with its own clock after Start has returned to it
+// (internal/cri/server/container_start.go, pkg/cri/server in 1.6) and its
+// FinishedAt is the shim's exit time, so a guest shorter than that round
+// trip would otherwise finish before it started (runc's shim has the same
+// race: moby/moby#45445). The reported time is never in the future: the
+// report waits for it.
+const minReportedRun = 20 * time.Millisecond
+
 func (s *service) exited(t *wtask, status uint32) {
+	t.mu.Lock()
+	started := t.started
+	t.mu.Unlock()
+	if !started.IsZero() {
+		if d := time.Until(started.Add(minReportedRun)); d > 0 {
+			time.Sleep(d)
+		}
+	}
 	t.mu.Lock()
 	if weakShim && !t.sandbox && t.killSig != 0 {
 		status = 128 + uint32(t.killSig)
