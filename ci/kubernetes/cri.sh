@@ -3,9 +3,9 @@
 # root with its CRI plugin on and our shim registered as the runtime handler
 # "wazero", everything under RUNDIR (root, state, sockets, log, config, the
 # shim in RUNDIR/bin, an empty CNI dir), no systemd. Pods run with host
-# networking (no CNI). The sandbox ("pause") image is wasicert's wasm pause
-# (ci/kubernetes/pause), imported into the k8s.io namespace: no registry is
-# asked. Prints the socket (the containerd API and the CRI on one socket) on
+# networking (no CNI). The sandbox ("pause") image is a Linux image like a
+# cluster's whose entrypoint is a tripwire (ci/kubernetes/pause), imported
+# into the k8s.io namespace: no registry is asked. Prints the socket (the containerd API and the CRI on one socket) on
 # the last line of stdout. Stop it with ci/containerd/stop.sh RUNDIR, which
 # also reports leftovers (shims, mounts).
 #
@@ -60,7 +60,8 @@ if [ -n "${SHIM_BIN:-}" ]; then
 else
 	(cd "$REPO" && go build -o "$RUN/bin/containerd-shim-wazero-v1" ./cmd/containerd-shim-wazero-v1) >&2
 fi
-(cd "$REPO" && go build -o "$RUN/bin/wasicert-pause-import" ./ci/kubernetes/pause) >&2
+(cd "$REPO" && go build -o "$RUN/bin/wasicert-pause-import" ./ci/kubernetes/pause &&
+	CGO_ENABLED=0 go build -o "$RUN/bin/wasicert-pause" ./ci/kubernetes/pause/linux) >&2
 WEAK_V3="" WEAK_V2=""
 if [ -n "${WASICERT_WEAK_SHIM:-}" ]; then
 	(cd "$REPO" && go build -tags wasicert_weakened -o "$RUN/bin/containerd-shim-wazeroweak-v1" ./cmd/containerd-shim-wazero-v1) >&2
@@ -191,7 +192,7 @@ echo "$CTR" >"$RUN/ctr.path"
 for _ in $(seq 1 100); do
 	if "$CTR" --address "$SOCK" version >/dev/null 2>&1; then
 		"$CTR" --address "$SOCK" version | sed -n 's/^ *Version: *//p' | tail -1 >"$RUN/version"
-		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" -snapshotter native >&2; then
+		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" -snapshotter native -entrypoint "$RUN/bin/wasicert-pause" >&2; then
 			break
 		fi
 		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE) pid $PID root $RUN" >&2

@@ -28,6 +28,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == guestArg {
 		guestMain()
 	}
+	if len(os.Args) > 1 && os.Args[1] == holderArg {
+		holderMain()
+	}
 	for _, a := range os.Args[1:] {
 		if a == "-info" || a == "--info" {
 			if err := writeInfo(); err != nil {

@@ -56,7 +56,7 @@ func (m manager) Start(ctx context.Context, id string, opts shim.StartOpts) (_ s
 	if err != nil {
 		return "", err
 	}
-	address, err := socketAddress(ctx, opts.Address, id)
+	address, err := socketAddress(ctx, opts.Address, grouping(id, cwd))
 	if err != nil {
 		return "", err
 	}
@@ -109,6 +109,22 @@ func (m manager) Start(ctx context.Context, id string, opts shim.StartOpts) (_ s
 	return address, nil
 }
 
+// grouping is the shim a task is served by, as containerd's runc shim
+// groups them: a container of a pod (annotation io.kubernetes.cri.sandbox-id
+// in the bundle's config.json) goes to its sandbox's shim, so one shim
+// serves a pod; anything else gets a shim of its own. The shim exits when
+// its last task is deleted (Shutdown).
+func grouping(id, bundle string) string {
+	spec, err := readSpec(bundle)
+	if err != nil {
+		return id
+	}
+	if g := spec.Annotations[AnnotationSandboxID]; g != "" {
+		return g
+	}
+	return id
+}
+
 // Stop is the "delete" action containerd runs when a shim is gone: it makes
 // sure nothing stays mounted under the bundle and removes the dead shim's
 // socket.
@@ -121,7 +137,9 @@ func (m manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
 	if err := mount.UnmountRecursive(filepath.Join(bundle, "rootfs"), 0); err != nil {
 		log.G(ctx).WithError(err).Warn("unmount rootfs")
 	}
-	if address, err := shim.ReadAddress(filepath.Join(bundle, "address")); err == nil {
+	// The socket goes only when no shim answers on it: a pod's shim serves
+	// the pod's other tasks.
+	if address, err := shim.ReadAddress(filepath.Join(bundle, "address")); err == nil && !shim.CanConnect(address) {
 		if err := shim.RemoveSocket(address); err != nil && !os.IsNotExist(err) {
 			log.G(ctx).WithError(err).Warn("remove shim socket")
 		}

@@ -50,6 +50,10 @@ type Plan struct {
 // mootTypes are mount types that are moot for a WASI guest: it has no
 // /proc, /sys, ptys, POSIX message queues or cgroup files to use (see
 // docs/shim.md). They are skipped and logged.
+// shmDir is the destination of POSIX shared memory (shm_open), which a
+// WASI guest cannot use: a mount there is never granted.
+const shmDir = "/dev/shm"
+
 var mootTypes = []string{"proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"}
 
 func isBind(m specs.Mount) bool {
@@ -136,6 +140,12 @@ func BuildPlan(spec *specs.Spec, rootfs string) (*Plan, error) {
 	for _, m := range spec.Mounts {
 		dest := path.Clean("/" + m.Destination)
 		switch {
+		case dest == shmDir:
+			// POSIX shared memory is moot for a wasm guest, and the CRI
+			// binds the pod's /dev/shm (the node's own for a hostIPC pod)
+			// into every container: never granted, whatever its type.
+			p.Skipped = append(p.Skipped, m.Type+":"+dest+" (POSIX shm: moot for a wasm guest)")
+			continue
 		case m.Type == "tmpfs" && !weakenedMounts:
 			// A tmpfs of its own, mounted at its destination inside the
 			// rootfs (so the rootfs preopen reaches it, as in a Linux

@@ -57,9 +57,12 @@ type wtask struct {
 	id, bundle string
 	rootfs     string
 	mounted    bool
-	stdin      string
-	stdout     string
-	stderr     string
+	// sandbox: a pod's sandbox, held by a holder process (pod.go), not a
+	// guest; it has no control pipe.
+	sandbox bool
+	stdin   string
+	stdout  string
+	stderr  string
 
 	cg  *taskCgroup // nil in the weakened build
 	io  *taskIO
@@ -78,7 +81,9 @@ type wtask struct {
 	killSig    syscall.Signal // the weakened build's kill
 	exitStatus uint32
 	exitedAt   time.Time
-	done       chan struct{}
+	// started is when Start let the guest run (zero before).
+	started time.Time
+	done    chan struct{}
 }
 
 type service struct {
@@ -222,9 +227,16 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
 	}
 	t = &wtask{id: r.ID, bundle: r.Bundle, stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr,
-		status: task.Status_CREATED, done: make(chan struct{}), exit: make(chan uint32, 1)}
+		status: task.Status_CREATED, done: make(chan struct{}), exit: make(chan uint32, 1),
+		sandbox: isSandbox(spec)}
+	ns := namespacePlan(spec, t.sandbox)
+	if len(ns.Ignored) > 0 {
+		log.G(ctx).WithField("ignored", ns.Ignored).Debug("linux.namespaces not acted on (docs/shim.md)")
+	}
 
-	if len(r.Rootfs) > 0 {
+	if t.sandbox && !weakPods {
+		// The sandbox image is never mounted, read or run.
+	} else if len(r.Rootfs) > 0 {
 		t.rootfs = filepath.Join(r.Bundle, "rootfs")
 		if err := os.MkdirAll(t.rootfs, 0o711); err != nil {
 			return nil, err
@@ -246,27 +258,30 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: no rootfs: neither rootfs mounts nor root.path")
 	}
 
-	plan, err := BuildPlan(spec, t.rootfs)
-	if err != nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
-	}
-	if len(plan.Skipped) > 0 {
-		log.G(ctx).WithField("skipped", plan.Skipped).Info("mounts moot for a wasm guest, not granted (docs/shim.md)")
-	}
-	if t.unmountPlan, err = plan.MountAll(t.rootfs); err != nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: %v", err)
-	}
-	if err := plan.CheckModule(limits.maxModule); err != nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
-	}
-	cfg := guestConfig{Module: plan.Entrypoint, EntryGuest: plan.EntryGuest, MaxModule: limits.maxModule,
-		Args: plan.Args, MemoryPages: limits.memoryPages, CacheDir: os.Getenv(EnvCacheDir), User: limits.user,
-		ShimPid: os.Getpid(), Rlimits: limits.rlimits, OOMScoreAdj: limits.oomScoreAdj}
-	for _, kv := range plan.Env {
-		cfg.Env = append(cfg.Env, kv[0]+"="+kv[1])
-	}
-	for _, p := range plan.Preopens {
-		cfg.Dirs = append(cfg.Dirs, wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly, Devices: p.Devices})
+	var cfg guestConfig
+	if !t.sandbox {
+		plan, err := BuildPlan(spec, t.rootfs)
+		if err != nil {
+			return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
+		}
+		if len(plan.Skipped) > 0 {
+			log.G(ctx).WithField("skipped", plan.Skipped).Info("mounts moot for a wasm guest, not granted (docs/shim.md)")
+		}
+		if t.unmountPlan, err = plan.MountAll(t.rootfs); err != nil {
+			return nil, errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: %v", err)
+		}
+		if err := plan.CheckModule(limits.maxModule); err != nil {
+			return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: %v", err)
+		}
+		cfg = guestConfig{Module: plan.Entrypoint, EntryGuest: plan.EntryGuest, MaxModule: limits.maxModule,
+			Args: plan.Args, MemoryPages: limits.memoryPages, CacheDir: os.Getenv(EnvCacheDir), User: limits.user,
+			ShimPid: os.Getpid(), Rlimits: limits.rlimits, OOMScoreAdj: limits.oomScoreAdj}
+		for _, kv := range plan.Env {
+			cfg.Env = append(cfg.Env, kv[0]+"="+kv[1])
+		}
+		for _, p := range plan.Preopens {
+			cfg.Dirs = append(cfg.Dirs, wazerogrant.Dir{Guest: p.Guest, Host: p.Host, ReadOnly: p.ReadOnly, Devices: p.Devices})
+		}
 	}
 
 	if !weakShim {
@@ -293,7 +308,12 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	if t.io, err = openIO(context.WithoutCancel(s.ctx), r.ID, r.Stdin, r.Stdout, r.Stderr); err != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: stdio: %v", err)
 	}
-	if err := s.startGuest(ctx, t, &cfg); err != nil {
+	if t.sandbox {
+		err = s.startSandbox(t, spec, ns)
+	} else {
+		err = s.startGuest(ctx, t, &cfg, ns)
+	}
+	if err != nil {
 		return nil, err
 	}
 
@@ -319,7 +339,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 // sends it cfg and waits until it has compiled the module and is ready to
 // start. When ctx ends first, the process is killed: compilation does not
 // outlive Create.
-func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig) error {
+func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig, ns nsPlan) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -345,7 +365,7 @@ func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig) er
 		Pdeathsig:  syscall.SIGKILL,
 		Setpgid:    true,
 	}
-	err = cmd.Start()
+	err = startIn(cmd, ns)
 	ctlR.Close()
 	repW.Close()
 	if err != nil {
@@ -453,19 +473,41 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 	if t.status != task.Status_CREATED {
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is %s, not created", r.ID, t.status)
 	}
-	if _, err := t.ctl.Write([]byte{'s'}); err != nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s: the guest process is gone: %v", r.ID, err)
+	if t.ctl != nil { // a sandbox's holder runs from Create on
+		if _, err := t.ctl.Write([]byte{'s'}); err != nil {
+			return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s: the guest process is gone: %v", r.ID, err)
+		}
+		t.ctl.Close()
+		t.ctl = nil
 	}
-	t.ctl.Close()
-	t.ctl = nil
 	t.status = task.Status_RUNNING
+	t.started = time.Now()
 	s.send(&eventstypes.TaskStart{ContainerID: r.ID, Pid: uint32(t.pid)})
 	return &taskAPI.StartResponse{Pid: uint32(t.pid)}, nil
 }
 
+// minReportedRun is the shortest run the shim reports: a guest that exits
+// sooner after Start is reported exited (Wait, State, the TaskExit event)
+// at Start + minReportedRun, and no earlier. containerd's CRI stamps a
+// container's StartedAt with its own clock after Start has returned to it
+// (internal/cri/server/container_start.go, pkg/cri/server in 1.6) and its
+// FinishedAt is the shim's exit time, so a guest shorter than that round
+// trip would otherwise finish before it started (runc's shim has the same
+// race: moby/moby#45445). The reported time is never in the future: the
+// report waits for it.
+const minReportedRun = 20 * time.Millisecond
+
 func (s *service) exited(t *wtask, status uint32) {
 	t.mu.Lock()
-	if weakShim && t.killSig != 0 {
+	started := t.started
+	t.mu.Unlock()
+	if !started.IsZero() {
+		if d := time.Until(started.Add(minReportedRun)); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	t.mu.Lock()
+	if weakShim && !t.sandbox && t.killSig != 0 {
 		status = 128 + uint32(t.killSig)
 	}
 	stopped := t.stop(status)
@@ -507,8 +549,10 @@ func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 	case task.Status_CREATED:
 		// Never started: its guest process goes (EOF on its control pipe
 		// makes it exit; the kill makes sure).
-		t.ctl.Close()
-		t.ctl = nil
+		if t.ctl != nil {
+			t.ctl.Close()
+			t.ctl = nil
+		}
 		_ = t.cmd.Process.Kill()
 	}
 	t.mu.Unlock()
@@ -540,7 +584,7 @@ func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Emp
 	if t.status == task.Status_STOPPED {
 		return nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "process already finished")
 	}
-	if weakShim && t.status == task.Status_RUNNING && sig != 0 && !ignoredSignals[sig] {
+	if weakShim && !t.sandbox && t.status == task.Status_RUNNING && sig != 0 && !ignoredSignals[sig] {
 		// Before issue 8: cancel the guest (it stops at its next call or
 		// loop back-edge) and close its stdio; a guest blocked elsewhere
 		// in a host call stays.

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == guestArg {
 		guestMain()
 	}
+	if len(os.Args) > 1 && os.Args[1] == holderArg {
+		holderMain()
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,0 +1,290 @@
+package main
+
+// Pods. containerd's CRI runs a pod's sandbox ("pause") container with the
+// pod's runtime handler, so this shim gets it like any other container,
+// marked by the annotation io.kubernetes.cri.container-type=sandbox (the
+// same key on containerd 1.6 and 2.x). The shim holds the sandbox as
+// runwasi's shims do, without running the image: a holder process of its
+// own (the shim re-executed with holderArg) sits in the pod's namespaces
+// and cgroup until it is killed, and its pid is the task's, so the CRI
+// writes /proc/<holder>/ns/{net,ipc,uts} into the specs of the pod's
+// containers, whose guest processes join them (nsPlan).
+//
+// How a process gets its namespaces: in Go, setns changes the calling
+// thread only, and the runtime runs goroutines on many threads. The shim
+// starts a holder or guest from a goroutine locked to its OS thread
+// (runtime.LockOSThread) that has joined the namespaces named by a path
+// (setns); the kernel's clone gives the child the calling thread's
+// namespaces, so the child never runs outside them, and the namespaces to
+// create (CLONE_NEWIPC, CLONE_NEWUTS, ...) are clone flags of that same
+// clone. The thread then returns to the shim's own namespaces; if it
+// cannot, its goroutine exits still locked and the Go runtime ends the
+// thread, so no other goroutine ever runs in a pod's namespaces.
+//
+// PID namespaces are neither created nor joined: joining one affects only
+// the caller's children and a wasm guest has none, and WASI gives a guest
+// no way to see or signal a pid. Mount namespaces: every guest has its own
+// (guest.go); cgroup and time namespaces are not acted on.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The CRI's annotations on a pod's containers (containerd 1.6 and 2.x,
+// pkg/cri/annotations and internal/cri/annotations: the same keys).
+const (
+	// AnnotationContainerType is "sandbox" on a pod's sandbox container,
+	// "container" on the others.
+	AnnotationContainerType = "io.kubernetes.cri.container-type"
+	// AnnotationSandboxID is the pod's sandbox id, on every container of
+	// the pod (the sandbox's own id on the sandbox).
+	AnnotationSandboxID = "io.kubernetes.cri.sandbox-id"
+	// ContainerTypeSandbox is AnnotationContainerType's value on a sandbox.
+	ContainerTypeSandbox = "sandbox"
+)
+
+// holderArg is the hidden first argument that makes the binary a sandbox
+// holder. The container id follows it, then the hostname to set (empty:
+// none).
+const holderArg = "__wasicert-holder"
+
+// isSandbox: spec is a pod's sandbox container.
+func isSandbox(spec *specs.Spec) bool {
+	return spec.Annotations[AnnotationContainerType] == ContainerTypeSandbox
+}
+
+// nsFlags are the namespaces the shim acts on, with their setns/clone flag
+// and their name under /proc/<pid>/ns.
+var nsFlags = map[specs.LinuxNamespaceType]struct {
+	flag int
+	name string
+}{
+	specs.NetworkNamespace: {unix.CLONE_NEWNET, "net"},
+	specs.IPCNamespace:     {unix.CLONE_NEWIPC, "ipc"},
+	specs.UTSNamespace:     {unix.CLONE_NEWUTS, "uts"},
+}
+
+// nsJoin is one namespace entered by path.
+type nsJoin struct {
+	Type specs.LinuxNamespaceType
+	Path string
+}
+
+// nsPlan is the namespaces a task's process starts in: Join are entered by
+// path, Clone (CLONE_NEW* flags) are made new. Ignored are the spec's
+// entries not acted on, for the log.
+type nsPlan struct {
+	Join    []nsJoin
+	Clone   uintptr
+	Ignored []string
+}
+
+// namespacePlan reads spec.linux.namespaces. An entry of type network, ipc
+// or uts with a path is joined (a container of a pod: the sandbox's;
+// a sandbox: the pod's network namespace the CRI made). Without a path, a
+// sandbox gets a new one (its IPC and UTS namespaces; a network namespace
+// too if one were asked for without a path); a container's guest stays in
+// the shim's (a guest has no use for them, and a plain containerd
+// container asks for new ones it cannot use). No network entry: a
+// host-network pod. The weakened build joins none for containers.
+func namespacePlan(spec *specs.Spec, sandbox bool) nsPlan {
+	var p nsPlan
+	if spec.Linux == nil {
+		return p
+	}
+	for _, n := range spec.Linux.Namespaces {
+		f, ok := nsFlags[n.Type]
+		switch {
+		case !ok:
+			p.Ignored = append(p.Ignored, string(n.Type))
+		case !sandbox && weakPods:
+			p.Ignored = append(p.Ignored, string(n.Type)+" (weakened: not joined)")
+		case n.Path != "":
+			p.Join = append(p.Join, nsJoin{Type: n.Type, Path: n.Path})
+		case sandbox:
+			p.Clone |= uintptr(f.flag)
+		default:
+			p.Ignored = append(p.Ignored, string(n.Type)+" (new: moot for a guest)")
+		}
+	}
+	return p
+}
+
+// startIn starts cmd in p's namespaces (see the top of this file): from an
+// OS thread that has joined p.Join, with p.Clone added to its clone flags.
+func startIn(cmd *exec.Cmd, p nsPlan) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Cloneflags |= p.Clone
+	if len(p.Join) == 0 {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		back := true // the thread is back in the shim's namespaces
+		defer func() {
+			if back {
+				runtime.UnlockOSThread()
+			}
+		}()
+		var undo []func() error
+		restore := func() {
+			for i := len(undo) - 1; i >= 0; i-- {
+				if undo[i]() != nil {
+					back = false
+				}
+			}
+		}
+		for _, j := range p.Join {
+			f := nsFlags[j.Type]
+			self, err := os.Open("/proc/thread-self/ns/" + f.name)
+			if err != nil {
+				restore()
+				errc <- fmt.Errorf("%s namespace: %w", j.Type, err)
+				return
+			}
+			defer self.Close()
+			target, err := os.Open(j.Path)
+			if err != nil {
+				restore()
+				errc <- fmt.Errorf("linux.namespaces %s %s: %w", j.Type, j.Path, err)
+				return
+			}
+			// The flag makes the kernel check that the file is a
+			// namespace of that type.
+			err = unix.Setns(int(target.Fd()), f.flag)
+			target.Close()
+			if err != nil {
+				restore()
+				errc <- fmt.Errorf("linux.namespaces: join %s namespace %s: %w", j.Type, j.Path, err)
+				return
+			}
+			undo = append(undo, func() error { return unix.Setns(int(self.Fd()), f.flag) })
+		}
+		err := cmd.Start()
+		restore()
+		errc <- err
+	}()
+	return <-errc
+}
+
+// holderMain is a sandbox's holder process: it sets the pod's hostname in
+// its own UTS namespace, reports "ok" (or "error <message>") on fd 3, and
+// waits until a signal ends it, as pause does: the signal's default action,
+// so the task's status is 128+signal. It never returns.
+func holderMain() {
+	rep := os.NewFile(3, "report")
+	fail := func(err error) {
+		fmt.Fprintf(rep, "error %s\n", oneLine(err.Error()))
+		os.Exit(1)
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {
+		fail(fmt.Errorf("parent-death signal: %w", err))
+	}
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch)
+	if len(os.Args) > 3 && os.Args[3] != "" {
+		if err := unix.Sethostname([]byte(os.Args[3])); err != nil {
+			fail(fmt.Errorf("hostname %q: %w", os.Args[3], err))
+		}
+	}
+	if _, err := io.WriteString(rep, "ok\n"); err != nil {
+		os.Exit(1)
+	}
+	rep.Close()
+	for s := range ch {
+		sig, ok := s.(syscall.Signal)
+		if !ok || ignoredSignals[sig] {
+			continue
+		}
+		signal.Reset(sig)
+		_ = syscall.Kill(os.Getpid(), sig)
+	}
+	os.Exit(1)
+}
+
+// holderCmd is the holder process for sandbox task id: the shim itself,
+// re-executed, its stdio the task's, in its own process group, killed
+// with the shim. hostname is set only in a UTS namespace of its own.
+func holderCmd(id, hostname string, p nsPlan) (*exec.Cmd, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if p.Clone&unix.CLONE_NEWUTS == 0 {
+		hostname = ""
+	}
+	if strings.ContainsRune(hostname, 0) {
+		return nil, errors.New("hostname contains a NUL byte")
+	}
+	cmd := exec.Command(self, holderArg, id, hostname)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	return cmd, nil
+}
+
+// startSandbox starts t's holder process (sandboxCmd) in the sandbox's
+// namespaces, places it in t's cgroup and waits for its report.
+func (s *service) startSandbox(t *wtask, spec *specs.Spec, ns nsPlan) error {
+	cmd, err := sandboxCmd(t.id, spec, t.rootfs, ns)
+	if err != nil {
+		return errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: sandbox: %v", err)
+	}
+	var repR, repW *os.File
+	if !weakPods {
+		if repR, repW, err = os.Pipe(); err != nil {
+			return err
+		}
+		defer repR.Close()
+		cmd.ExtraFiles = []*os.File{repW}
+	}
+	t.io.set(cmd)
+	err = startIn(cmd, ns)
+	if repW != nil {
+		repW.Close()
+	}
+	if err != nil {
+		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: start the sandbox's holder: %v", err)
+	}
+	t.cmd, t.pid = cmd, cmd.Process.Pid
+	t.io.afterStart()
+	go func() {
+		err := cmd.Wait()
+		t.io.closeChild()
+		t.exit <- waitStatus(cmd.ProcessState, err)
+	}()
+	if t.cg != nil {
+		if err := t.cg.add(t.pid); err != nil {
+			return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: place the sandbox's holder in cgroup %s: %v", t.cg.path, err)
+		}
+	}
+	if repR == nil {
+		return nil
+	}
+	// The holder only sets a hostname before it reports: no timeout.
+	line, _ := bufio.NewReader(repR).ReadString('\n')
+	line = strings.TrimSuffix(line, "\n")
+	switch {
+	case line == "ok":
+		return nil
+	case strings.HasPrefix(line, "error "):
+		return errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: sandbox: %s", strings.TrimPrefix(line, "error "))
+	}
+	return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: the sandbox's holder ended before it was ready")
+}
