@@ -76,7 +76,7 @@ if [ -f "$RUN/cni/network" ]; then
 			for p in $inns; do kill -KILL "$p" 2>/dev/null; done
 			sleep 0.2
 		fi
-		veths=$(nsenter --net="$NETNS" ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}')
+		veths=$(nsenter --net="$NETNS" ip -o link show type veth 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}')
 		if [ -n "$veths" ]; then
 			echo "stop.sh: leftover veths in the daemon's netns: $(echo $veths)" >&2
 			leftover=1

@@ -314,3 +314,75 @@ func podNetwork(t *testing.T, r *cri.Runner, d *ctrtest.Daemon, n cniNetwork, ho
 		}
 	}
 }
+
+// TestStopSeesNetworkLeftovers: a CRI client that runs a pod on the pod
+// network and never removes it (the hostile stand-in for a runner or
+// runtime that leaks) leaves an address reserved, a libcni cache entry, a
+// veth in the daemon's netns and the pod's netns mount: ci/containerd/stop.sh
+// must report each, and still leave the host's links as they were.
+func TestStopSeesNetworkLeftovers(t *testing.T) {
+	if r := ctrtest.SkipReason(); r != "" {
+		t.Skip(r)
+	}
+	v := "2"
+	if vs := strings.Fields(os.Getenv("WASICERT_CONTAINERD_VERSIONS")); len(vs) > 0 {
+		v = vs[len(vs)-1]
+	}
+	t.Setenv(cri.EnvNetwork, "pod")
+	hostLinks := links(t, "")
+	d, err := ctrtest.StartCRI(v, buildShim(t))
+	if errors.Is(err, ctrtest.ErrSkip) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = d.Stop()
+		}
+	}()
+	n := readNetwork(t, d.RunDir)
+	rt, _, done := criClient(t, d.Address)
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = rt.RunPodSandbox(ctx, &criapi.RunPodSandboxRequest{RuntimeHandler: "wazero", Config: &criapi.PodSandboxConfig{
+		Metadata:     &criapi.PodSandboxMetadata{Name: "leak", Uid: "leak-uid", Namespace: cri.PodNamespace},
+		Hostname:     "leak",
+		LogDirectory: t.TempDir(),
+		Linux: &criapi.LinuxPodSandboxConfig{SecurityContext: &criapi.LinuxSandboxSecurityContext{
+			NamespaceOptions: &criapi.NamespaceOption{Network: criapi.NamespaceMode_POD},
+		}},
+	}})
+	if err != nil {
+		t.Fatalf("RunPodSandbox: %v\n%s", err, tail(d.Log(), 30))
+	}
+	stopped = true
+	err = d.Stop()
+	if err == nil {
+		t.Fatal("stop.sh reported nothing left behind by a pod that was never removed")
+	}
+	for _, want := range []string{"host-local address reservations", "libcni cache entries", "veths in the daemon's netns", "leftover mounts"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("stop.sh did not report %s: %v", want, err)
+		}
+	}
+	t.Log(err)
+	if _, err := os.Stat(d.RunDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the run dir %s is still there: %v", d.RunDir, err)
+	}
+	if got := links(t, ""); !slices.Equal(got, hostLinks) {
+		t.Errorf("the host's links changed: %q, now %q", hostLinks, got)
+	}
+	if _, err := os.Stat(filepath.Join("/var/lib/cni/results")); err == nil {
+		if ents, _ := os.ReadDir("/var/lib/cni/results"); len(ents) > 0 {
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), n.Name+"-") {
+					t.Errorf("a libcni cache entry of the network is on the host: %s", e.Name())
+				}
+			}
+		}
+	}
+}
