@@ -18,9 +18,10 @@
 # namespace of its own, bind-mounted at RUNDIR/netns, and runs containerd in
 # it (and so its shims and the CNI plugins), in a mount namespace of its own
 # too. The CNI conflist in RUNDIR/cni/conf (ci/kubernetes/cni) is a bridge
-# of its own name with host-local addresses from $SUBNET (reservations in
-# RUNDIR/cni/ipam) plus loopback; the plugins are the pinned ones of
-# ci/kubernetes/cni/install.sh. Each pod's netns gets eth0 with an address;
+# of its own name with host-local addresses from 10.231.0.0/24 (reservations in
+# RUNDIR/cni/ipam); containerd's CRI brings each pod's lo up itself with
+# the loopback plugin (its own network "cni-loopback"). The plugins are the
+# pinned ones of ci/kubernetes/cni/install.sh. Each pod's netns gets eth0 with an address;
 # the bridge and the veths live in the daemon's netns, which has no link to
 # the host's. libcni's cache (/var/lib/cni, not configurable in containerd)
 # lands in RUNDIR: in the daemon's mount namespace /var/lib is an overlay

@@ -182,10 +182,24 @@ func TestPodNetwork(t *testing.T) {
 			if !strings.HasSuffix(hr.Version(), ", host network") {
 				t.Errorf("Version %q does not say host network", hr.Version())
 			}
-			res, err := hr.Run(context.Background(), runners.Invocation{Module: module(t, "hello"), Args: []string{"/hello.wasm"}, Timeout: 20 * time.Second})
-			if err != nil || res.ExitCode != 7 {
-				t.Errorf("a host-network pod: %s, %v", res, err)
+			// What the pod network costs a run: medians of 5 (after one
+			// that imports the image) on the same daemon, logged only.
+			median := func(rn *cri.Runner) time.Duration {
+				var ds []time.Duration
+				for i := 0; i < 6; i++ {
+					start := time.Now()
+					res, err := rn.Run(context.Background(), runners.Invocation{Module: module(t, "hello"), Args: []string{"/hello.wasm"}, Timeout: 20 * time.Second})
+					if err != nil || res.ExitCode != 7 {
+						t.Fatalf("%s: %s, %v", rn.Version(), res, err)
+					}
+					if i > 0 {
+						ds = append(ds, time.Since(start))
+					}
+				}
+				slices.Sort(ds)
+				return ds[len(ds)/2]
 			}
+			t.Logf("median run of a 1-container pod: pod network %s, host network %s", median(r).Round(time.Millisecond), median(hr).Round(time.Millisecond))
 			for _, c := range []interface{ Close() error }{r, hr} {
 				if err := c.Close(); err != nil {
 					t.Errorf("close: %v", err)

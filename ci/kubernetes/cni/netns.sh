@@ -4,7 +4,7 @@
 #     under RUN from its own mount namespace shows on the host, and nothing
 #     else does);
 #   - makes a network namespace, bind-mounted at RUN/netns, with lo up;
-#   - writes the CNI conflist (bridge, host-local, loopback) into
+#   - writes the CNI conflist (bridge with host-local addresses) into
 #     RUN/cni/conf and names the network in RUN/cni/network;
 #   - sets DAEMON_NS, the command prefix that runs the daemon in that netns
 #     and in a new mount namespace where /var/lib/cni (libcni's cache) is RUN's.
