@@ -118,7 +118,7 @@ fi
 # The daemon's netns goes with its last mount (its processes are gone), and
 # its bridge with it; RUN's own bind mount last.
 for t in $(owned | sort -r); do
-	while mountpoint -q "$t"; do umount "$t" 2>/dev/null || umount -l "$t" || break; done
+	umount "$t" 2>/dev/null || umount -l "$t"
 done
 rm -f "$RUN/owned-mounts"
 

@@ -16,12 +16,10 @@ CNI_BRIDGE=wcbr$h
 mkdir -p "$RUN/cni/ipam" "$RUN/cni/cache" "$RUN/cni/varlib/upper" "$RUN/cni/varlib/work"
 : >"$RUN/owned-mounts"
 
-if ! mountpoint -q "$RUN"; then
-	mount --bind "$RUN" "$RUN"
-	echo "$RUN" >>"$RUN/owned-mounts"
-	mount --make-private "$RUN"
-	mount --make-shared "$RUN"
-fi
+mount --bind "$RUN" "$RUN"
+echo "$RUN" >>"$RUN/owned-mounts"
+mount --make-private "$RUN"
+mount --make-shared "$RUN"
 touch "$RUN/netns"
 unshare --net="$RUN/netns" true
 echo "$RUN/netns" >>"$RUN/owned-mounts"
