@@ -27,7 +27,7 @@ include reports/htmlreport/chromium.mk
 MATRIX_RUNTIMES ?= wazero,wazero-interpreter,wazero-confined,wazero-cli,wasmtime,wasmer,node,bun,jco
 
 .DEFAULT_GOAL := build
-.PHONY: build run test deps ginkgo vet unit race e2e matrix docs containerd cri bench bench-containers
+.PHONY: build run test deps ginkgo vet unit race e2e matrix docs containerd cri cni-plugins bench bench-containers
 
 build:
 	$(GO) build -o bin/wasicert ./cmd/wasicert
@@ -37,7 +37,7 @@ run: build
 		--json $(OUT)/$(RUNTIME)/ginkgo.json --results $(OUT)/$(RUNTIME)/results.jsonl
 
 # deps installs everything the tests use; each step skips what is present.
-deps: probes-toolchain ginkgo runtimes workflow-tools chromium
+deps: probes-toolchain ginkgo runtimes workflow-tools chromium cni-plugins
 
 ginkgo: $(GINKGO)
 $(GINKGO):
@@ -83,10 +83,15 @@ docs: build runtimes
 containerd: build
 	ci/containerd/suite.sh $(OUT)/containerd
 
+# cni-plugins: the CNI plugins (bridge, host-local, loopback; pinned) the
+# CRI daemons' pod networks use, go-installed into .tools/cni-<version>.
+cni-plugins:
+	ci/kubernetes/cni/install.sh >/dev/null
+
 # cri: the catalogue through containerd's CRI (one pod per probe run, our
 # shim as runtime handler wazero) on a private containerd 1.6 and 2.x, as
 # root; skipped with one line otherwise.
-cri: build
+cri: build cni-plugins
 	ci/kubernetes/suite.sh $(OUT)/cri
 
 bench:

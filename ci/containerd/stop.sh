@@ -3,7 +3,13 @@
 # its recorded pid (signalled only while that pid still runs with
 # RUNDIR/config.toml; after a SIGKILL it waits for the exit); kill any of our
 # shims it left (matched by their binary under RUNDIR/bin); unmount anything
-# under RUNDIR; remove RUNDIR.
+# under RUNDIR; remove RUNDIR. For ci/kubernetes/cri.sh's pod network
+# (RUNDIR/cni/network) it also reports what the network left: a process
+# still in the daemon's netns, a veth in it, an address still reserved
+# (host-local), a libcni cache entry, the bridge or a cache entry on the
+# host; then it removes the mounts cri.sh made (RUNDIR/owned-mounts: the
+# daemon's netns at RUNDIR/netns, which goes with its bridge, and RUNDIR's
+# own bind mount).
 # Exit 0 when nothing was left behind, 4 when leftovers had to be cleaned up
 # (they are listed on stderr), 3 when not root.
 set -uo pipefail
@@ -54,13 +60,67 @@ if [ -n "$left" ]; then
 	sleep 0.2
 fi
 
-mounts() { awk -v run="$RUN" '$5 == run || index($5, run "/") == 1 {print $5}' /proc/self/mountinfo | sort -r; }
+# The pod network of ci/kubernetes/cri.sh.
+if [ -f "$RUN/cni/network" ]; then
+	netval() { sed -n "s/^$1=//p" "$RUN/cni/network"; }
+	NETNS=$(netval NETNS) BRIDGE=$(netval BRIDGE) IPAM=$(netval IPAM) CACHE=$(netval CNI_CACHE) NAME=$(netval NAME)
+	if [ -n "$NETNS" ] && mountpoint -q "$NETNS"; then
+		ino=$(stat -c %i "$NETNS")
+		inns=
+		for p in /proc/[0-9]*; do
+			[ "$(readlink "$p/ns/net" 2>/dev/null)" = "net:[$ino]" ] && inns="$inns ${p#/proc/}"
+		done
+		if [ -n "$inns" ]; then
+			echo "stop.sh: leftover processes in the daemon's netns $NETNS:$inns" >&2
+			leftover=1
+			for p in $inns; do kill -KILL "$p" 2>/dev/null; done
+			sleep 0.2
+		fi
+		veths=$(nsenter --net="$NETNS" ip -o link show type veth 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print $2}')
+		if [ -n "$veths" ]; then
+			echo "stop.sh: leftover veths in the daemon's netns: $(echo $veths)" >&2
+			leftover=1
+		fi
+	fi
+	if [ -n "$IPAM" ] && [ -d "$IPAM" ]; then
+		ips=$(ls "$IPAM" | grep -v -e '^lock$' -e '^last_reserved_ip')
+		if [ -n "$ips" ]; then
+			echo "stop.sh: leftover host-local address reservations in $IPAM: $(echo $ips)" >&2
+			leftover=1
+		fi
+	fi
+	if [ -n "$CACHE" ] && [ -d "$CACHE/results" ] && [ -n "$(ls "$CACHE/results")" ]; then
+		echo "stop.sh: leftover libcni cache entries in $CACHE/results: $(ls "$CACHE/results" | tr '\n' ' ')" >&2
+		leftover=1
+	fi
+	if [ -n "$BRIDGE" ] && ip link show "$BRIDGE" >/dev/null 2>&1; then
+		echo "stop.sh: the CNI bridge $BRIDGE is on the host's network" >&2
+		leftover=1
+		ip link delete "$BRIDGE" 2>/dev/null
+	fi
+	if [ -n "$NAME" ] && ls /var/lib/cni/results/"$NAME"-* >/dev/null 2>&1; then
+		echo "stop.sh: libcni cache entries of $NAME on the host: $(ls /var/lib/cni/results/"$NAME"-* | tr '\n' ' ')" >&2
+		leftover=1
+		rm -f /var/lib/cni/results/"$NAME"-*
+	fi
+fi
+
+# owned: the mounts cri.sh made itself (not leftovers).
+owned() { cat "$RUN/owned-mounts" 2>/dev/null; }
+mounts() { awk -v run="$RUN" '$5 == run || index($5, run "/") == 1 {print $5}' /proc/self/mountinfo | grep -vxF -f <(owned; echo /nonexistent) | sort -r; }
 m=$(mounts)
 if [ -n "$m" ]; then
 	echo "stop.sh: leftover mounts: $(echo $m)" >&2
 	leftover=1
 	for t in $m; do umount -l "$t" 2>/dev/null; done
 fi
+
+# The daemon's netns goes with its last mount (its processes are gone), and
+# its bridge with it; RUN's own bind mount last.
+for t in $(owned | sort -r); do
+	umount "$t" 2>/dev/null || umount -l "$t"
+done
+rm -f "$RUN/owned-mounts"
 
 if [ -n "$(shims)" ] || [ -n "$(mounts)" ] || { [ -n "$PID" ] && ours "$PID"; }; then
 	echo "stop.sh: could not clean up $RUN" >&2

@@ -2,10 +2,10 @@
 # cri.sh VERSION RUNDIR — start a private containerd (VERSION 1.6 or 2) as
 # root with its CRI plugin on and our shim registered as the runtime handler
 # "wazero", everything under RUNDIR (root, state, sockets, log, config, the
-# shim in RUNDIR/bin, an empty CNI dir), no systemd. Pods run with host
-# networking (no CNI). The sandbox ("pause") image is a Linux image like a
-# cluster's whose entrypoint is a tripwire (ci/kubernetes/pause), imported
-# into the k8s.io namespace: no registry is asked. Prints the socket (the containerd API and the CRI on one socket) on
+# shim in RUNDIR/bin, the CNI config), no systemd. The sandbox ("pause")
+# image is a Linux image like a cluster's whose entrypoint is a tripwire
+# (ci/kubernetes/pause), imported into the k8s.io namespace: no registry is
+# asked. Prints the socket (the containerd API and the CRI on one socket) on
 # the last line of stdout. Stop it with ci/containerd/stop.sh RUNDIR, which
 # also reports leftovers (shims, mounts).
 #
@@ -13,6 +13,26 @@
 # root; 1 anything else, with the log tail), whose binaries it uses:
 # Debian's containerd 1.6, and containerd 2 in .tools/containerd-<version>
 # (ci/containerd/install.sh installs them when missing).
+#
+# Network (WASICERT_CRI_NETWORK): "pod" (the default) gives pods their own
+# network through CNI and keeps it off the host's: cri.sh makes a network
+# namespace of its own, bind-mounted at RUNDIR/netns, and runs containerd in
+# it (and so its shims and the CNI plugins), in a mount namespace of its own
+# too. The CNI conflist in RUNDIR/cni/conf (ci/kubernetes/cni) is a bridge
+# of its own name with host-local addresses from 10.231.0.0/24 (reservations in
+# RUNDIR/cni/ipam); containerd's CRI brings each pod's lo up itself with
+# the loopback plugin (its own network "cni-loopback"). The plugins are the
+# pinned ones of ci/kubernetes/cni/install.sh. Each pod's netns gets eth0 with an address;
+# the bridge and the veths live in the daemon's netns, which has no link to
+# the host's. libcni's cache (/var/lib/cni, not configurable in containerd)
+# lands in RUNDIR: in the daemon's mount namespace /var/lib is an overlay
+# whose writes go to RUNDIR/cni/varlib (or, where the host has /var/lib/cni,
+# RUNDIR/cni/cache is bind-mounted on it). RUNDIR itself is a shared bind
+# mount, so the mounts the CRI makes under it (pod netns, rootfs) show on
+# the host as without a mount namespace, and stop.sh sees a leftover one.
+# RUNDIR/cni/network names the network (NAME, BRIDGE, SUBNET, NETNS).
+# "host": as before, containerd in the host's namespaces and no CNI config:
+# only host-network pods (NamespaceMode NODE) run.
 #
 # Env: SHIM_BIN=path copies a prebuilt shim instead of building it;
 #      WASICERT_WEAK_SHIM=1 also builds the weakened shim (build tag
@@ -27,6 +47,8 @@ RUN=${2:?usage: cri.sh 1.6|2 RUNDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:wasm}
+NETWORK=${WASICERT_CRI_NETWORK:-pod}
+SUBNET=10.231.0.0/24
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: a private containerd needs root (running as uid $(id -u))" >&2
@@ -36,6 +58,13 @@ case "$VERSION" in
 1.6 | 2) ;;
 *)
 	echo "cri.sh: unknown version $VERSION (want 1.6 or 2)" >&2
+	exit 1
+	;;
+esac
+case "$NETWORK" in
+pod | host) ;;
+*)
+	echo "cri.sh: WASICERT_CRI_NETWORK=$NETWORK: want pod or host" >&2
 	exit 1
 	;;
 esac
@@ -54,7 +83,12 @@ if [ -e "$RUN/containerd.pid" ] && kill -0 "$(cat "$RUN/containerd.pid")" 2>/dev
 	echo "cri.sh: a containerd already runs for $RUN (pid $(cat "$RUN/containerd.pid"))" >&2
 	exit 1
 fi
-mkdir -p "$RUN/bin" "$RUN/root" "$RUN/state" "$RUN/s" "$RUN/cache" "$RUN/tmp" "$RUN/cni/bin" "$RUN/cni/conf"
+mkdir -p "$RUN/bin" "$RUN/root" "$RUN/state" "$RUN/s" "$RUN/cache" "$RUN/tmp" "$RUN/cni/conf"
+CNI_BIN=$("$REPO/ci/kubernetes/cni/install.sh") || { echo "cri.sh: installing the CNI plugins failed" >&2; exit 1; }
+DAEMON_NS=()
+if [ "$NETWORK" = pod ]; then
+	. "$HERE/cni/netns.sh"
+fi
 if [ -n "${SHIM_BIN:-}" ]; then
 	cp "$SHIM_BIN" "$RUN/bin/containerd-shim-wazero-v1"
 else
@@ -127,7 +161,7 @@ $TABLES
   restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
   [plugins."io.containerd.cri.v1.runtime".cni]
-    bin_dirs = ["$RUN/cni/bin"]
+    bin_dirs = ["$CNI_BIN"]
     conf_dir = "$RUN/cni/conf"
   [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.wazero]
     runtime_type = "io.containerd.wazero.v1"
@@ -164,7 +198,7 @@ $TABLES
   netns_mounts_under_state_dir = true
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$RUN/cni/bin"
+    bin_dir = "$CNI_BIN"
     conf_dir = "$RUN/cni/conf"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "native"
@@ -184,7 +218,7 @@ export TMPDIR="$RUN/tmp"
 export WASICERT_CANARY="${WASICERT_CANARY:-wasicert-canary-$RANDOM$RANDOM}"
 echo "WASICERT_CANARY=$WASICERT_CANARY" >"$RUN/canary"
 cd "$RUN"
-"$CONTAINERD" --config "$RUN/config.toml" </dev/null >"$RUN/containerd.log" 2>&1 &
+"${DAEMON_NS[@]}" "$CONTAINERD" --config "$RUN/config.toml" </dev/null >"$RUN/containerd.log" 2>&1 &
 PID=$!
 echo "$PID" >"$RUN/containerd.pid"
 echo "$CTR" >"$RUN/ctr.path"
@@ -195,7 +229,7 @@ for _ in $(seq 1 100); do
 		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" -snapshotter native -entrypoint "$RUN/bin/wasicert-pause" >&2; then
 			break
 		fi
-		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE) pid $PID root $RUN" >&2
+		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE, $NETWORK network) pid $PID root $RUN" >&2
 		echo "$SOCK"
 		exit 0
 	fi

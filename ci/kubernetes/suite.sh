@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # suite.sh [OUTDIR]: the capability suite through containerd's CRI, as
 # kubelet drives it (the runtime cri: one pod per probe run), with our shim as
-# the runtime handler "wazero", on every version in WASICERT_CONTAINERD_VERSIONS
-# (default "1.6 2"), each in a private containerd that ci/kubernetes/cri.sh
-# starts (host-network pods, the wasm pause image, no registry). Then it fails
-# on anything left behind: a pod, container or image of the runner's in the
-# k8s.io namespace (the pinned pause image stays until the daemon stops), and,
-# after stopping the daemon (ci/containerd/stop.sh), a containerd or shim
-# process, a mount, the run dir.
+# the runtime handler "wazero", each run in a private containerd that
+# ci/kubernetes/cri.sh starts (the wasm pause image, no registry):
+#   - on a pod network (WASICERT_CRI_NETWORK=pod: CNI bridge and host-local,
+#     the daemon in a network namespace of its own), the whole catalogue, on
+#     every version in WASICERT_CONTAINERD_VERSIONS (default "1.6 2");
+#   - on the host's network (host: hostNetwork pods, no CNI), the specs of
+#     WASICERT_CRI_HOST_FILTER (default 'Area:socket || Area:env', what the
+#     network namespace changes), on WASICERT_CRI_HOST_VERSION (default the
+#     last version; empty: no host-network run).
+# Each run says which network it ran on and writes OUTDIR/<version>-<pod|host>.
+# Then it fails on anything left behind: a pod, container or image of the
+# runner's in the k8s.io namespace (the pinned pause image stays until the
+# daemon stops), and, after stopping the daemon (ci/containerd/stop.sh), a
+# containerd or shim process, a mount, the run dir, the daemon's netns, a
+# veth, a reserved address, a libcni cache entry.
 #
-# WASICERT_CRI_LABEL_FILTER narrows the specs (e.g. 'Area:env || Area:preopen').
+# WASICERT_CRI_LABEL_FILTER narrows the specs of every run (e.g.
+# 'Area:env || Area:preopen').
 # Interrupted (INT, TERM) or failing, it still stops the daemon.
 # Not root: prints one line saying why the CRI specs are skipped, exit 0.
 set -uo pipefail
@@ -18,6 +27,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 OUT=${1:-$REPO/out/cri}
 WASICERT=${WASICERT:-$REPO/bin/wasicert}
 VERSIONS=${WASICERT_CONTAINERD_VERSIONS:-1.6 2}
+HOST_VERSION=${WASICERT_CRI_HOST_VERSION-${VERSIONS##* }}
+HOST_FILTER=${WASICERT_CRI_HOST_FILTER:-Area:socket || Area:env}
 PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:wasm}
 
 if [ "$(id -u)" != 0 ]; then
@@ -48,33 +59,47 @@ leftovers() {
 	[ -z "$out" ] || echo "images: $(echo $out)"
 }
 
+# runs: "VERSION MODE" per line.
+runs() {
+	local v
+	for v in $VERSIONS; do echo "$v pod"; done
+	[ -z "$HOST_VERSION" ] || echo "$HOST_VERSION host"
+}
+
 status=0
 mkdir -p "$OUT"
-for v in $VERSIONS; do
+mapfile -t RUNS < <(runs)
+for r in "${RUNS[@]}"; do
+	read -r v mode <<<"$r"
 	run=$(mktemp -d /tmp/wcri.XXXX)
-	if ! sock=$("$HERE/cri.sh" "$v" "$run" | tail -n1); then
-		echo "cri suite: containerd $v with CRI did not start" >&2
+	if ! sock=$(WASICERT_CRI_NETWORK=$mode "$HERE/cri.sh" "$v" "$run" | tail -n1); then
+		echo "cri suite: containerd $v with CRI ($mode network) did not start" >&2
 		rmdir "$run" 2>/dev/null || "$REPO/ci/containerd/stop.sh" "$run" >/dev/null 2>&1
 		run=
 		status=1
 		continue
 	fi
-	mkdir -p "$OUT/$v"
+	out=$OUT/$v-$mode
+	mkdir -p "$out"
+	f=${WASICERT_CRI_LABEL_FILTER:-}
+	if [ "$mode" = host ]; then
+		if [ -n "$f" ]; then f="($f) && ($HOST_FILTER)"; else f=$HOST_FILTER; fi
+	fi
 	filter=()
-	[ -z "${WASICERT_CRI_LABEL_FILTER:-}" ] || filter=(--label-filter "$WASICERT_CRI_LABEL_FILTER")
+	[ -z "$f" ] || filter=(--label-filter "$f")
 	start=$(date +%s)
-	WASICERT_CRI_STATE_DIR="$run/tmp/cri" "$WASICERT" run --runtime cri --cri-endpoint "unix://$sock" --runtime-handler wazero \
-		"${filter[@]}" --junit "$OUT/$v/junit.xml" --records "$OUT/$v/records.jsonl" >"$OUT/$v/run.log" 2>&1
+	WASICERT_CRI_NETWORK=$mode WASICERT_CRI_STATE_DIR="$run/tmp/cri" "$WASICERT" run --runtime cri --cri-endpoint "unix://$sock" --runtime-handler wazero \
+		"${filter[@]}" --junit "$out/junit.xml" --records "$out/records.jsonl" >"$out/run.log" 2>&1
 	rc=$?
-	echo "cri suite: containerd $(cat "$run/version") via CRI: exit $rc in $(( $(date +%s) - start )) s ($OUT/$v/run.log)"
-	[ $rc = 0 ] || { tail -n 30 "$OUT/$v/run.log"; status=1; }
+	echo "cri suite: containerd $(cat "$run/version") via CRI, $mode network${f:+ ($f)}: exit $rc in $(( $(date +%s) - start )) s ($out/run.log)"
+	[ $rc = 0 ] || { tail -n 30 "$out/run.log"; status=1; }
 	left=$(leftovers)
 	if [ -n "$left" ]; then
-		echo "cri suite: containerd $v: left behind: $left" >&2
+		echo "cri suite: containerd $v ($mode network): left behind: $left" >&2
 		status=1
 	fi
 	if ! "$REPO/ci/containerd/stop.sh" "$run" >&2; then
-		echo "cri suite: containerd $v: stop.sh found leftovers" >&2
+		echo "cri suite: containerd $v ($mode network): stop.sh found leftovers" >&2
 		status=1
 	fi
 	run=

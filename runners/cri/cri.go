@@ -3,8 +3,9 @@
 // (the RuntimeClass handler a node maps to a wasm shim) the way kubelet
 // does, over k8s.io/cri-api's gRPC service:
 //
-//	RunPodSandbox    one pod per run, host network (no CNI needed), the pod's
-//	                 hostname PodHostname, the runtime handler
+//	RunPodSandbox    one pod per run, on a pod network (the node's CNI) or the
+//	                 host's (Options.HostNetwork), the pod's hostname
+//	                 PodHostname, the runtime handler
 //	CreateContainer  argv as the container's command (the module is the image's
 //	                 file argv[0] names), the Invocation's env plus what kubelet
 //	                 adds (KubeletEnv), each preopen a hostPath mount (read-only
@@ -33,7 +34,8 @@
 //
 // Registered as "cri": WASICERT_CRI_ENDPOINT (unix:///run/containerd/containerd.sock)
 // and WASICERT_CRI_RUNTIME_HANDLER (e.g. wazero) choose the node; wasicert's
-// --cri-endpoint and --runtime-handler set them.
+// --cri-endpoint and --runtime-handler set them. WASICERT_CRI_NETWORK
+// (EnvNetwork) chooses the pods' network.
 package cri
 
 import (
@@ -115,7 +117,11 @@ func init() {
 		if h == "" {
 			return nil, fmt.Errorf("cri: %s is not set (the wasm runtime handler, as a RuntimeClass names it, e.g. wazero; or --runtime-handler): %w", EnvRuntimeHandler, runners.ErrNotInstalled)
 		}
-		return New(Options{Endpoint: ep, RuntimeHandler: h, StateDir: os.Getenv(EnvStateDir)})
+		hostNet, err := networkFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		return New(Options{Endpoint: ep, RuntimeHandler: h, StateDir: os.Getenv(EnvStateDir), HostNetwork: hostNet})
 	})
 }
 
@@ -133,6 +139,10 @@ type Options struct {
 	// unpacked for (containerd's CRI unpacks only what it pulled itself);
 	// default the one its image filesystem names (ImageFsInfo).
 	Snapshotter string
+	// HostNetwork runs the pods on the node's network (NamespaceMode NODE,
+	// hostNetwork: true) instead of a pod network of their own (POD, set up
+	// by the node's CNI).
+	HostNetwork bool
 }
 
 // Runner runs modules as pods through a CRI endpoint.
@@ -181,7 +191,7 @@ func New(o Options) (*Runner, error) {
 		conn.Close()
 		return nil, fmt.Errorf("cri: %s does not answer the CRI v1 runtime service (is its CRI plugin enabled?): %w", sock, err)
 	}
-	r.version = fmt.Sprintf("%s %s, CRI %s (handler %s)", v.RuntimeName, strings.TrimPrefix(v.RuntimeVersion, "v"), v.RuntimeApiVersion, o.RuntimeHandler)
+	r.version = fmt.Sprintf("%s %s, CRI %s (handler %s), %s", v.RuntimeName, strings.TrimPrefix(v.RuntimeVersion, "v"), v.RuntimeApiVersion, o.RuntimeHandler, networkName(o.HostNetwork))
 	if o.StateDir == "" {
 		d, err := os.MkdirTemp("", "wasicert-cri-")
 		if err != nil {
@@ -216,7 +226,8 @@ func New(o Options) (*Runner, error) {
 func (r *Runner) Name() string { return r.opts.Name }
 
 // Version names the CRI runtime, its version, the CRI API version and the
-// handler, e.g. "containerd 2.2.9, CRI v1 (handler wazero)".
+// handler, and the pods' network, e.g. "containerd 2.2.9, CRI v1 (handler
+// wazero), pod network".
 func (r *Runner) Version() string { return r.version }
 
 // Features: read-only preopens (read-only hostPath mounts) and the sock_*
@@ -421,7 +432,7 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		Labels:       map[string]string{"app.kubernetes.io/managed-by": "wasicert"},
 		Linux: &criapi.LinuxPodSandboxConfig{
 			SecurityContext: &criapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: &criapi.NamespaceOption{Network: criapi.NamespaceMode_NODE},
+				NamespaceOptions: &criapi.NamespaceOption{Network: r.networkMode()},
 			},
 		},
 	}
