@@ -388,8 +388,7 @@ func (p *pod) timestamps(ctx context.Context, ref string) {
 // task's process is the image's entrypoint (by its exe or its comm).
 func sandboxRunsImage(pid int) (bool, string) {
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.HasSuffix(exe, tripwire.Entrypoint) || strings.TrimSpace(string(comm)) == tripwire.Comm, exe
+	return tripwire.Runs(pid), exe
 }
 
 // weakened: the hostile stand-in for the host-side checks above, the
