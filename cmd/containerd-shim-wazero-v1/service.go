@@ -372,6 +372,9 @@ func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig, ns
 	repW.Close()
 	if err != nil {
 		ctlW.Close()
+		if errdefs.IsInvalidArgument(errdefs.FromGRPC(err)) {
+			return err
+		}
 		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: start the guest process: %v", err)
 	}
 	t.cmd, t.pid, t.ctl = cmd, cmd.Process.Pid, ctlW
