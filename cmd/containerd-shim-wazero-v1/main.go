@@ -58,7 +58,7 @@ func writeInfo() error {
 		},
 		Annotations: map[string]string{
 			"io.wasicert.shim.engine": "wazero",
-			"io.wasicert.shim.pid":    "the reported task pid is the guest process's, a child of the shim",
+			"io.wasicert.shim.pid":    "the reported task pid is the guest process's (a pod sandbox's: its holder's), a child of the shim",
 		},
 	}
 	b, err := proto.Marshal(info)

@@ -125,6 +125,7 @@ func namespacePlan(spec *specs.Spec, sandbox bool) nsPlan {
 
 // startIn starts cmd in p's namespaces (see the top of this file): from an
 // OS thread that has joined p.Join, with p.Clone added to its clone flags.
+// A namespace that cannot be joined is an InvalidArgument error (gRPC).
 func startIn(cmd *exec.Cmd, p nsPlan) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -162,7 +163,7 @@ func startIn(cmd *exec.Cmd, p nsPlan) error {
 			target, err := os.Open(j.Path)
 			if err != nil {
 				restore()
-				errc <- fmt.Errorf("linux.namespaces %s %s: %w", j.Type, j.Path, err)
+				errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s: %v", j.Type, j.Path, err)
 				return
 			}
 			// The flag makes the kernel check that the file is a
@@ -171,7 +172,7 @@ func startIn(cmd *exec.Cmd, p nsPlan) error {
 			target.Close()
 			if err != nil {
 				restore()
-				errc <- fmt.Errorf("linux.namespaces: join %s namespace %s: %w", j.Type, j.Path, err)
+				errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: join %s namespace %s: %v", j.Type, j.Path, err)
 				return
 			}
 			undo = append(undo, func() error { return unix.Setns(int(self.Fd()), f.flag) })
@@ -258,6 +259,9 @@ func (s *service) startSandbox(t *wtask, spec *specs.Spec, ns nsPlan) error {
 	err = startIn(cmd, ns)
 	if repW != nil {
 		repW.Close()
+	}
+	if errdefs.IsInvalidArgument(errdefs.FromGRPC(err)) {
+		return err
 	}
 	if err != nil {
 		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: start the sandbox's holder: %v", err)

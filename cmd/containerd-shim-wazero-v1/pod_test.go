@@ -17,6 +17,7 @@ import (
 
 	taskAPI "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/containerd/api/types/task"
+	"github.com/containerd/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -267,6 +268,8 @@ func TestJoinWrongType(t *testing.T) {
 		s.Kill(context.Background(), &taskAPI.KillRequest{ID: "wrongns", Signal: 9})
 		s.Delete(context.Background(), &taskAPI.DeleteRequest{ID: "wrongns"})
 		t.Fatal("an ipc namespace given as the network namespace was joined")
+	} else if !errdefs.IsInvalidArgument(errdefs.FromGRPC(err)) {
+		t.Errorf("want InvalidArgument, got %v", err)
 	} else {
 		t.Log(err)
 	}

@@ -83,7 +83,9 @@ type wtask struct {
 	exitedAt   time.Time
 	// started is when Start let the guest run (zero before).
 	started time.Time
-	done    chan struct{}
+	// deleting: Delete ended the task before it started.
+	deleting bool
+	done     chan struct{}
 }
 
 type service struct {
@@ -370,6 +372,9 @@ func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig, ns
 	repW.Close()
 	if err != nil {
 		ctlW.Close()
+		if errdefs.IsInvalidArgument(errdefs.FromGRPC(err)) {
+			return err
+		}
 		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: start the guest process: %v", err)
 	}
 	t.cmd, t.pid, t.ctl = cmd, cmd.Process.Pid, ctlW
@@ -473,7 +478,10 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 	if t.status != task.Status_CREATED {
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is %s, not created", r.ID, t.status)
 	}
-	if t.ctl != nil { // a sandbox's holder runs from Create on
+	if t.deleting {
+		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is being deleted", r.ID)
+	}
+	if !t.sandbox { // a sandbox's holder runs from Create on
 		if _, err := t.ctl.Write([]byte{'s'}); err != nil {
 			return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s: the guest process is gone: %v", r.ID, err)
 		}
@@ -548,7 +556,8 @@ func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "task %s is running", r.ID)
 	case task.Status_CREATED:
 		// Never started: its guest process goes (EOF on its control pipe
-		// makes it exit; the kill makes sure).
+		// makes it exit; the kill makes sure), and Start refuses it.
+		t.deleting = true
 		if t.ctl != nil {
 			t.ctl.Close()
 			t.ctl = nil

@@ -275,6 +275,7 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 	if !strings.HasSuffix(exe, "/bin/containerd-shim-wazero-v1") {
 		t.Errorf("the sandbox's task %d runs %s, want our shim's holder", holder, exe)
 	}
+	t.Logf("the sandbox's holder %d: VmRSS %d KiB", holder, rssKiB(holder))
 	now := shims(p.run)
 	var added []int
 	for _, pid := range now {
@@ -295,6 +296,7 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 			t.Fatal(err)
 		}
 		guest := verbosePid(t, cs.Info)
+		t.Logf("container %s: guest %d, VmRSS %d KiB", id[:12], guest, rssKiB(guest))
 		if g, h := nsOf(t, guest, "ipc"), nsOf(t, holder, "ipc"); g != h || g == nsOf(t, self, "ipc") {
 			t.Errorf("container %s: guest ipc %s, the sandbox's %s (the node's %s)", id, g, h, nsOf(t, self, "ipc"))
 		}
@@ -386,8 +388,7 @@ func (p *pod) timestamps(ctx context.Context, ref string) {
 // task's process is the image's entrypoint (by its exe or its comm).
 func sandboxRunsImage(pid int) (bool, string) {
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.HasSuffix(exe, tripwire.Entrypoint) || strings.TrimSpace(string(comm)) == tripwire.Comm, exe
+	return tripwire.Runs(pid), exe
 }
 
 // weakened: the hostile stand-in for the host-side checks above, the

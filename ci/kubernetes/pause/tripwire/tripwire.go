@@ -15,6 +15,12 @@
 //   - the line Banner on its stderr.
 package tripwire
 
+import (
+	"os"
+	"strconv"
+	"strings"
+)
+
 const (
 	// Image is the reference cri.sh imports and pins as the sandbox image
 	// (WASICERT_CRI_PAUSE_IMAGE overrides it; the name predates the Linux
@@ -30,3 +36,34 @@ const (
 	// Banner starts the line the tripwire writes on stderr.
 	Banner = "wasicert-pause tripwire: the sandbox image's entrypoint was executed"
 )
+
+// Processes are the pids of the node's processes that run the tripwire:
+// /proc/<pid>/comm is Comm, or /proc/<pid>/exe ends in Entrypoint (a
+// process of the sandbox's rootfs). A wasm handler that holds a sandbox
+// without running it leaves none.
+func Processes() ([]int, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if Runs(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// Runs reports whether process pid runs the tripwire (see Processes).
+func Runs(pid int) bool {
+	dir := "/proc/" + strconv.Itoa(pid)
+	comm, _ := os.ReadFile(dir + "/comm")
+	exe, _ := os.Readlink(dir + "/exe")
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	return strings.TrimSpace(string(comm)) == Comm || strings.HasSuffix(exe, Entrypoint)
+}
