@@ -39,14 +39,14 @@
 #      wasicert_weakened, the negative control) as the second runtime
 #      handler "wazeroweak" (io.containerd.wazeroweak.v1);
 #      CONTAINERD2_VERSION (default v2.2.9); WASICERT_CRI_PAUSE_IMAGE
-#      (default wasicert.local/pause:wasm).
+#      (default wasicert.local/pause:tripwire).
 set -euo pipefail
 
 VERSION=${1:?usage: cri.sh 1.6|2 RUNDIR}
 RUN=${2:?usage: cri.sh 1.6|2 RUNDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:wasm}
+PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:tripwire}
 NETWORK=${WASICERT_CRI_NETWORK:-pod}
 SUBNET=10.231.0.0/24
 

@@ -29,7 +29,7 @@ WASICERT=${WASICERT:-$REPO/bin/wasicert}
 VERSIONS=${WASICERT_CONTAINERD_VERSIONS:-1.6 2}
 HOST_VERSION=${WASICERT_CRI_HOST_VERSION-${VERSIONS##* }}
 HOST_FILTER=${WASICERT_CRI_HOST_FILTER:-Area:socket || Area:env}
-PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:wasm}
+PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:tripwire}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "cri suite: skipped: a private containerd needs root (running as uid $(id -u))"

@@ -25,7 +25,7 @@ const (
 	// Image is the reference cri.sh imports and pins as the sandbox image
 	// (WASICERT_CRI_PAUSE_IMAGE overrides it; the name predates the Linux
 	// image and is kept because suite.sh filters it out of its leftovers).
-	Image = "wasicert.local/pause:wasm"
+	Image = "wasicert.local/pause:tripwire"
 	// Entrypoint is the image's entrypoint, its only file.
 	Entrypoint = "/wasicert-pause"
 	// Comm is the executed tripwire's /proc/<pid>/comm (the basename of
