@@ -2,7 +2,8 @@
 # cri.sh VERSION RUNDIR — start a private containerd (VERSION 1.6 or 2) as
 # root with its CRI plugin on and our shim registered as the runtime handler
 # "wazero", everything under RUNDIR (root, state, sockets, log, config, the
-# shim in RUNDIR/bin, the CNI config), no systemd. The sandbox ("pause") image is wasicert's wasm pause
+# shim in RUNDIR/bin, an empty CNI dir), no systemd. Pods run with host
+# networking (no CNI). The sandbox ("pause") image is wasicert's wasm pause
 # (ci/kubernetes/pause), imported into the k8s.io namespace: no registry is
 # asked. Prints the socket (the containerd API and the CRI on one socket) on
 # the last line of stdout. Stop it with ci/containerd/stop.sh RUNDIR, which
@@ -13,7 +14,8 @@
 # Debian's containerd 1.6, and containerd 2 in .tools/containerd-<version>
 # (ci/containerd/install.sh installs them when missing).
 #
-# Network (WASICERT_CRI_NETWORK): "pod" (the default) gives pods their own
+# Network (WASICERT_CRI_NETWORK; host networking, as said above, is the
+# mode "host"; RUNDIR/cni holds the CNI config): "pod" (the default) gives pods their own
 # network through CNI and keeps it off the host's: cri.sh makes a network
 # namespace of its own, bind-mounted at RUNDIR/netns, and runs containerd in
 # it (and so its shims and the CNI plugins), in a mount namespace of its own
@@ -46,8 +48,6 @@ RUN=${2:?usage: cri.sh 1.6|2 RUNDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:wasm}
-NETWORK=${WASICERT_CRI_NETWORK:-pod}
-SUBNET=10.231.0.0/24
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: a private containerd needs root (running as uid $(id -u))" >&2
@@ -60,6 +60,8 @@ case "$VERSION" in
 	exit 1
 	;;
 esac
+NETWORK=${WASICERT_CRI_NETWORK:-pod}
+SUBNET=10.231.0.0/24
 case "$NETWORK" in
 pod | host) ;;
 *)
@@ -220,6 +222,7 @@ cd "$RUN"
 PID=$!
 echo "$PID" >"$RUN/containerd.pid"
 echo "$CTR" >"$RUN/ctr.path"
+echo "cri.sh: pods on the $NETWORK network$([ "$NETWORK" = host ] || echo " ($SUBNET, the daemon in netns $RUN/netns)")" >&2
 
 for _ in $(seq 1 100); do
 	if "$CTR" --address "$SOCK" version >/dev/null 2>&1; then
@@ -227,7 +230,7 @@ for _ in $(seq 1 100); do
 		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" -snapshotter native >&2; then
 			break
 		fi
-		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE, $NETWORK network) pid $PID root $RUN" >&2
+		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE) pid $PID root $RUN" >&2
 		echo "$SOCK"
 		exit 0
 	fi
