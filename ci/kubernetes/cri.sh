@@ -14,7 +14,8 @@
 # Debian's containerd 1.6, and containerd 2 in .tools/containerd-<version>
 # (ci/containerd/install.sh installs them when missing).
 #
-# Network (WASICERT_CRI_NETWORK): "pod" (the default) gives pods their own
+# Network (WASICERT_CRI_NETWORK; the
+# mode "host"; RUNDIR/cni holds the CNI config): "pod" (the default) gives pods their own
 # network through CNI and keeps it off the host's: cri.sh makes a network
 # namespace of its own, bind-mounted at RUNDIR/netns, and runs containerd in
 # it (and so its shims and the CNI plugins), in a mount namespace of its own
@@ -47,8 +48,6 @@ RUN=${2:?usage: cri.sh 1.6|2 RUNDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PAUSE=${WASICERT_CRI_PAUSE_IMAGE:-wasicert.local/pause:tripwire}
-NETWORK=${WASICERT_CRI_NETWORK:-pod}
-SUBNET=10.231.0.0/24
 
 if [ "$(id -u)" != 0 ]; then
 	echo "skip: a private containerd needs root (running as uid $(id -u))" >&2
@@ -61,6 +60,8 @@ case "$VERSION" in
 	exit 1
 	;;
 esac
+NETWORK=${WASICERT_CRI_NETWORK:-pod}
+SUBNET=10.231.0.0/24
 case "$NETWORK" in
 pod | host) ;;
 *)
@@ -222,6 +223,7 @@ cd "$RUN"
 PID=$!
 echo "$PID" >"$RUN/containerd.pid"
 echo "$CTR" >"$RUN/ctr.path"
+echo "cri.sh: pods on the $NETWORK network$([ "$NETWORK" = host ] || echo " ($SUBNET, the daemon in netns $RUN/netns)")" >&2
 
 for _ in $(seq 1 100); do
 	if "$CTR" --address "$SOCK" version >/dev/null 2>&1; then
@@ -229,7 +231,7 @@ for _ in $(seq 1 100); do
 		if ! "$RUN/bin/wasicert-pause-import" -address "$SOCK" -name "$PAUSE" -snapshotter native -entrypoint "$RUN/bin/wasicert-pause" >&2; then
 			break
 		fi
-		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE, $NETWORK network) pid $PID root $RUN" >&2
+		echo "containerd $(cat "$RUN/version") with CRI (handler wazero, sandbox image $PAUSE) pid $PID root $RUN" >&2
 		echo "$SOCK"
 		exit 0
 	fi
