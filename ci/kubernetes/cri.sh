@@ -14,8 +14,7 @@
 # Debian's containerd 1.6, and containerd 2 in .tools/containerd-<version>
 # (ci/containerd/install.sh installs them when missing).
 #
-# Network (WASICERT_CRI_NETWORK; the
-# mode "host"; RUNDIR/cni holds the CNI config): "pod" (the default) gives pods their own
+# Network (WASICERT_CRI_NETWORK; RUNDIR/cni holds the CNI config): "pod" (the default) gives pods their own
 # network through CNI and keeps it off the host's: cri.sh makes a network
 # namespace of its own, bind-mounted at RUNDIR/netns, and runs containerd in
 # it (and so its shims and the CNI plugins), in a mount namespace of its own

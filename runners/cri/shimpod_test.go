@@ -290,6 +290,7 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 		t.Logf("shim %d serves the pod (sandbox + 2 containers): VmRSS %d KiB", pid, rssKiB(pid))
 	}
 	self := os.Getpid()
+	daemon := daemonPid(t, p.run)
 	for _, id := range ids {
 		cs, err := p.r.rt.ContainerStatus(ctx, &criapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
 		if err != nil {
@@ -300,9 +301,12 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 		if g, h := nsOf(t, guest, "ipc"), nsOf(t, holder, "ipc"); g != h || g == nsOf(t, self, "ipc") {
 			t.Errorf("container %s: guest ipc %s, the sandbox's %s (the node's %s)", id, g, h, nsOf(t, self, "ipc"))
 		}
-		for _, n := range []string{"net", "uts"} { // a host-network pod
-			if g := nsOf(t, guest, n); g != nsOf(t, self, n) {
-				t.Errorf("container %s of a host-network pod: %s namespace %s, not the node's", id, n, g)
+		// A host-network pod: the guest is in the node's net and UTS
+		// namespaces, the node being where containerd runs (cri.sh's pod
+		// mode runs it in a netns of its own).
+		for _, n := range []string{"net", "uts"} {
+			if g, node := nsOf(t, guest, n), nsOf(t, daemon, n); g != node {
+				t.Errorf("container %s of a host-network pod: %s namespace %s, not the node's %s", id, n, g, node)
 			}
 		}
 		st, err := p.r.rt.ContainerStats(ctx, &criapi.ContainerStatsRequest{ContainerId: id})
@@ -423,4 +427,18 @@ func (p *pod) weakened(ctx context.Context, ref string) {
 	if g := nsOf(t, verbosePid(t, cs.Info), "ipc"); g == nsOf(t, holder, "ipc") {
 		t.Errorf("weakened shim: the check saw the guest in the pod's IPC namespace %s", g)
 	}
+}
+
+// daemonPid is the pid of the containerd that cri.sh started in run.
+func daemonPid(t *testing.T, run string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(run, "containerd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("%s/containerd.pid: %v", run, err)
+	}
+	return pid
 }
