@@ -38,6 +38,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -77,10 +78,71 @@ var nsFlags = map[specs.LinuxNamespaceType]struct {
 	specs.UTSNamespace:     {unix.CLONE_NEWUTS, "uts"},
 }
 
-// nsJoin is one namespace entered by path.
+// nsJoin is one namespace entered by path. Want, when set, is the
+// namespace the path must name (a container of a pod: its sandbox
+// holder's, pinSandbox); any other is refused.
 type nsJoin struct {
 	Type specs.LinuxNamespaceType
 	Path string
+	Want *nsIdent
+}
+
+// nsIdent is a namespace as the kernel identifies it: the device and inode
+// of its nsfs file.
+type nsIdent struct{ Dev, Ino uint64 }
+
+func nsIdentOf(f *os.File) (nsIdent, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nsIdent{}, err
+	}
+	return nsIdent{uint64(st.Dev), st.Ino}, nil
+}
+
+// pinSandbox pins the namespaces a container of a pod joins to its
+// sandbox's: the task named by the annotation io.kubernetes.cri.sandbox-id
+// must be a sandbox this shim holds, its holder alive, and every path in p
+// must name the holder's namespace of that type (the CRI writes
+// /proc/<holder>/ns/<type>). So a spec whose paths name the node's
+// namespaces (/proc/1/ns/net), another pod's, or a pid the holder had
+// before it died and another process has now, or whose sandbox-id names
+// another pod, is refused (InvalidArgument) instead of joined. The paths
+// are checked again on the opened file (startIn), so a path swapped in
+// between changes nothing.
+func (s *service) pinSandbox(sandboxID string, p *nsPlan) error {
+	s.mu.Lock()
+	sb := s.tasks[sandboxID]
+	s.mu.Unlock()
+	if sb == nil || !sb.sandbox {
+		return errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: the pod's sandbox %q (annotation %s) is not held by this shim: a container of a pod joins only its sandbox's namespaces", sandboxID, AnnotationSandboxID)
+	}
+	sb.mu.Lock()
+	cmd, status := sb.cmd, sb.status
+	sb.mu.Unlock()
+	if cmd == nil || cmd.Process == nil || status == task.Status_STOPPED {
+		return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q has ended", sandboxID)
+	}
+	pid := cmd.Process.Pid
+	for i := range p.Join {
+		j := &p.Join[i]
+		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, nsFlags[j.Type].name))
+		if err != nil {
+			return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q: %v", sandboxID, err)
+		}
+		id, err := nsIdentOf(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		j.Want = &id
+	}
+	// The holder is this shim's child: until it is reaped its pid is not
+	// reused, and Signal fails once it is. Alive now, so the namespaces
+	// read above were the holder's.
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q has ended: %v", sandboxID, err)
+	}
+	return nil
 }
 
 // nsPlan is the namespaces a task's process starts in: Join are entered by
@@ -165,6 +227,14 @@ func startIn(cmd *exec.Cmd, p nsPlan) error {
 				restore()
 				errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s: %v", j.Type, j.Path, err)
 				return
+			}
+			if j.Want != nil {
+				if id, err := nsIdentOf(target); err != nil || id != *j.Want {
+					target.Close()
+					restore()
+					errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s is not the pod's sandbox's %s namespace: refused", j.Type, j.Path, j.Type)
+					return
+				}
 			}
 			// The flag makes the kernel check that the file is a
 			// namespace of that type.
