@@ -17,9 +17,11 @@ package main
 // (setns); the kernel's clone gives the child the calling thread's
 // namespaces, so the child never runs outside them, and the namespaces to
 // create (CLONE_NEWIPC, CLONE_NEWUTS, ...) are clone flags of that same
-// clone. The thread then returns to the shim's own namespaces; if it
-// cannot, its goroutine exits still locked and the Go runtime ends the
-// thread, so no other goroutine ever runs in a pod's namespaces.
+// clone. That thread is the spawner's, locked for the shim's life (startIn
+// says why: a child's parent-death signal follows the thread that forked
+// it). It returns to the shim's own namespaces after each start; if it
+// cannot, it parks for good and a new spawner thread takes over, so no
+// other work ever runs in a pod's namespaces.
 //
 // PID namespaces are neither created nor joined: joining one affects only
 // the caller's children and a wasm guest has none, and WASI gives a guest
@@ -36,6 +38,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/containerd/containerd/api/types/task"
@@ -188,70 +191,102 @@ func namespacePlan(spec *specs.Spec, sandbox bool) nsPlan {
 // startIn starts cmd in p's namespaces (see the top of this file): from an
 // OS thread that has joined p.Join, with p.Clone added to its clone flags.
 // A namespace that cannot be joined is an InvalidArgument error (gRPC).
+//
+// Every child is started on the spawner thread (spawner), never on one of
+// the Go runtime's ordinary threads: the kernel sends a child its
+// parent-death signal (Pdeathsig, and the PR_SET_PDEATHSIG the holder and
+// the guest set themselves) when the THREAD that forked it exits, and the
+// runtime ends a thread whenever a goroutine exits while locked to it, as
+// containerd's own mount package does for a long overlay lowerdir
+// (mount.mountAt). A guest or holder forked on such a thread would be
+// killed with it.
 func startIn(cmd *exec.Cmd, p nsPlan) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Cloneflags |= p.Clone
-	if len(p.Join) == 0 {
-		return cmd.Start()
+	spawnerOnce.Do(func() { go spawner() })
+	r := spawnReq{cmd: cmd, p: p, errc: make(chan error, 1)}
+	spawnCh <- r
+	return <-r.errc
+}
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	p    nsPlan
+	errc chan error
+}
+
+var (
+	spawnCh     = make(chan spawnReq)
+	spawnerOnce sync.Once
+)
+
+// spawner is the goroutine that starts every holder and guest, locked to
+// its thread for good: the thread outlives every child it forks, so no
+// child gets its parent-death signal before the shim itself ends. If the
+// thread cannot return to the shim's namespaces after a start, it is
+// stranded: a new spawner takes over, and the stranded one parks, still
+// locked, so its thread (the parent of the children it forked) lives on and
+// runs nothing else.
+func spawner() {
+	runtime.LockOSThread()
+	for r := range spawnCh {
+		back, err := spawnOne(r.cmd, r.p)
+		r.errc <- err
+		if !back {
+			go spawner()
+			select {}
+		}
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		back := true // the thread is back in the shim's namespaces
-		defer func() {
-			if back {
-				runtime.UnlockOSThread()
-			}
-		}()
-		var undo []func() error
-		restore := func() {
-			for i := len(undo) - 1; i >= 0; i-- {
-				if undo[i]() != nil {
-					back = false
-				}
+}
+
+// spawnOne starts cmd on the calling (locked) thread after joining p.Join,
+// and returns the thread to the namespaces it had; back is false if it
+// could not.
+func spawnOne(cmd *exec.Cmd, p nsPlan) (back bool, err error) {
+	back = true
+	var undo []func() error
+	restore := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			if undo[i]() != nil {
+				back = false
 			}
 		}
-		for _, j := range p.Join {
-			f := nsFlags[j.Type]
-			self, err := os.Open("/proc/thread-self/ns/" + f.name)
-			if err != nil {
-				restore()
-				errc <- fmt.Errorf("%s namespace: %w", j.Type, err)
-				return
-			}
-			defer self.Close()
-			target, err := os.Open(j.Path)
-			if err != nil {
-				restore()
-				errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s: %v", j.Type, j.Path, err)
-				return
-			}
-			if j.Want != nil {
-				if id, err := nsIdentOf(target); err != nil || id != *j.Want {
-					target.Close()
-					restore()
-					errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s is not the pod's sandbox's %s namespace: refused", j.Type, j.Path, j.Type)
-					return
-				}
-			}
-			// The flag makes the kernel check that the file is a
-			// namespace of that type.
-			err = unix.Setns(int(target.Fd()), f.flag)
-			target.Close()
-			if err != nil {
-				restore()
-				errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: join %s namespace %s: %v", j.Type, j.Path, err)
-				return
-			}
-			undo = append(undo, func() error { return unix.Setns(int(self.Fd()), f.flag) })
+	}
+	for _, j := range p.Join {
+		f := nsFlags[j.Type]
+		self, err := os.Open("/proc/thread-self/ns/" + f.name)
+		if err != nil {
+			restore()
+			return back, fmt.Errorf("%s namespace: %w", j.Type, err)
 		}
-		err := cmd.Start()
-		restore()
-		errc <- err
-	}()
-	return <-errc
+		defer self.Close()
+		target, err := os.Open(j.Path)
+		if err != nil {
+			restore()
+			return back, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s: %v", j.Type, j.Path, err)
+		}
+		if j.Want != nil {
+			if id, err := nsIdentOf(target); err != nil || id != *j.Want {
+				target.Close()
+				restore()
+				return back, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s is not the pod's sandbox's %s namespace: refused", j.Type, j.Path, j.Type)
+			}
+		}
+		// The flag makes the kernel check that the file is a
+		// namespace of that type.
+		err = unix.Setns(int(target.Fd()), f.flag)
+		target.Close()
+		if err != nil {
+			restore()
+			return back, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: join %s namespace %s: %v", j.Type, j.Path, err)
+		}
+		undo = append(undo, func() error { return unix.Setns(int(self.Fd()), f.flag) })
+	}
+	err = cmd.Start()
+	restore()
+	return back, err
 }
 
 // holderMain is a sandbox's holder process: it sets the pod's hostname in

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -388,5 +389,106 @@ func TestJoinOnlyOwnSandbox(t *testing.T) {
 			t.Errorf("%s: want InvalidArgument or FailedPrecondition, got %v", name, err)
 		}
 		t.Logf("%s: %v", name, err)
+	}
+}
+
+// forkingThread is the thread of this process whose children include pid
+// (/proc/self/task/<tid>/children), 0 if none.
+func forkingThread(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if f == fmt.Sprint(pid) {
+				var tid int
+				fmt.Sscan(e.Name(), &tid)
+				return tid
+			}
+		}
+	}
+	return 0
+}
+
+// TestChildOutlivesThreadExits: a holder's and a guest's parent-death
+// signal follows the THREAD that forked them, and the Go runtime ends a
+// thread whenever a goroutine exits locked to it (containerd's mount
+// package does so for a long overlay lowerdir). Hostile stand-in: up to
+// 256 goroutines lock threads until they hold the threads that forked the
+// holder and the guest, and exit locked. The holder and the guest must
+// live on (the spawner thread that forked them is never handed out).
+func TestChildOutlivesThreadExits(t *testing.T) {
+	s := testService(t)
+	ctx := context.Background()
+	id := "sbt-" + randomID()
+	holder := startTestSandbox(t, s, id)
+	cb := bundle(t, "sleep60")
+	var spec specs.Spec
+	raw, _ := os.ReadFile(filepath.Join(cb, "config.json"))
+	json.Unmarshal(raw, &spec)
+	spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: id}
+	spec.Linux = &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", holder)}}}
+	raw, _ = json.Marshal(spec)
+	os.WriteFile(filepath.Join(cb, "config.json"), raw, 0o644)
+	cid := id + "-c"
+	c, err := s.Create(ctx, &taskAPI.CreateTaskRequest{ID: cid, Bundle: cb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Kill(ctx, &taskAPI.KillRequest{ID: cid, Signal: 9})
+		s.Delete(ctx, &taskAPI.DeleteRequest{ID: cid})
+	})
+	children := map[string]int{id: holder, cid: int(c.Pid)}
+	parents := map[int]string{}
+	for name, pid := range children {
+		tid := forkingThread(t, pid)
+		if tid == 0 {
+			t.Fatalf("%s (pid %d): no thread of this process is its parent", name, pid)
+		}
+		parents[tid] = name
+	}
+
+	// Hold threads until the parents are held, then exit locked.
+	release := make(chan struct{})
+	got := make(chan int)
+	var held []int
+	for i := 0; i < 256 && len(held) < len(parents); i++ {
+		go func() {
+			runtime.LockOSThread()
+			tid := unix.Gettid()
+			got <- tid
+			<-release // exits still locked: the runtime ends the thread
+		}()
+		if tid := <-got; parents[tid] != "" {
+			held = append(held, tid)
+		}
+	}
+	close(release)
+	if len(held) == 0 {
+		// The spawner's thread was never handed out: nothing to wait for.
+		for name := range children {
+			if st, err := s.State(ctx, &taskAPI.StateRequest{ID: name}); err != nil || st.Status == task.Status_STOPPED {
+				t.Errorf("%s: %v %v", name, st, err)
+			}
+		}
+		return
+	}
+	for _, tid := range held {
+		name := parents[tid]
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		w, err := s.Wait(wctx, &taskAPI.WaitRequest{ID: name})
+		cancel()
+		if err == nil {
+			t.Errorf("%s (forked by thread %d, which a goroutine held and exited locked): killed, exit status %d", name, tid, w.ExitStatus)
+		} else {
+			t.Errorf("%s: its forking thread %d was handed to another goroutine (it survived this time: %v)", name, tid, err)
+		}
 	}
 }
