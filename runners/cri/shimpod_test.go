@@ -272,6 +272,11 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 	if ran {
 		t.Errorf("the sandbox's task %d runs the pause image's entrypoint: exe %s", holder, exe)
 	}
+	// Anywhere on the node, not only as the task: a handler may run the
+	// entrypoint beside or below its holder.
+	if pids, err := tripwire.Processes(); err != nil || len(pids) > 0 {
+		t.Errorf("processes running the pause image's entrypoint on the node: %v %v", pids, err)
+	}
 	if !strings.HasSuffix(exe, "/bin/containerd-shim-wazero-v1") {
 		t.Errorf("the sandbox's task %d runs %s, want our shim's holder", holder, exe)
 	}
