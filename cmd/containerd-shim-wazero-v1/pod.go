@@ -94,6 +94,14 @@ type nsJoin struct {
 // of its nsfs file.
 type nsIdent struct{ Dev, Ino uint64 }
 
+func nsIdentAt(path string) (nsIdent, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return nsIdent{}, err
+	}
+	return nsIdent{uint64(st.Dev), st.Ino}, nil
+}
+
 func nsIdentOf(f *os.File) (nsIdent, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
@@ -104,9 +112,10 @@ func nsIdentOf(f *os.File) (nsIdent, error) {
 
 // pinSandbox pins the namespaces a container of a pod joins to its
 // sandbox's: the task named by the annotation io.kubernetes.cri.sandbox-id
-// must be a sandbox this shim holds, its holder alive, and every path in p
+// must be a sandbox this shim holds, its holder alive, every path in p
 // must name the holder's namespace of that type (the CRI writes
-// /proc/<holder>/ns/<type>). So a spec whose paths name the node's
+// /proc/<holder>/ns/<type>), and every namespace the holder has of its own
+// (not the shim's) must be joined. So a spec whose paths name the node's
 // namespaces (/proc/1/ns/net), another pod's, or a pid the holder had
 // before it died and another process has now, or whose sandbox-id names
 // another pod, is refused (InvalidArgument) instead of joined. The paths
@@ -126,18 +135,37 @@ func (s *service) pinSandbox(sandboxID string, p *nsPlan) error {
 		return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q has ended", sandboxID)
 	}
 	pid := cmd.Process.Pid
-	for i := range p.Join {
-		j := &p.Join[i]
-		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", pid, nsFlags[j.Type].name))
+	holder := map[specs.LinuxNamespaceType]nsIdent{}
+	for typ, f := range nsFlags {
+		id, err := nsIdentAt(fmt.Sprintf("/proc/%d/ns/%s", pid, f.name))
 		if err != nil {
 			return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q: %v", sandboxID, err)
 		}
-		id, err := nsIdentOf(f)
-		f.Close()
+		// Every thread but the spawner's is in the shim's namespaces.
+		own, err := nsIdentAt("/proc/thread-self/ns/" + f.name)
 		if err != nil {
 			return err
 		}
+		if id != own {
+			holder[typ] = id
+		}
+	}
+	joined := map[specs.LinuxNamespaceType]bool{}
+	for i := range p.Join {
+		j := &p.Join[i]
+		id, err := nsIdentAt(fmt.Sprintf("/proc/%d/ns/%s", pid, nsFlags[j.Type].name))
+		if err != nil {
+			return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q: %v", sandboxID, err)
+		}
 		j.Want = &id
+		joined[j.Type] = true
+	}
+	// A namespace of the pod's own that the spec does not join would leave
+	// the guest in the shim's (the node's): refused too.
+	for typ := range holder {
+		if !joined[typ] {
+			return errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: the pod's sandbox %q has its own %s namespace, which the container's spec does not join (a path /proc/<sandbox pid>/ns/%s): refused", sandboxID, typ, nsFlags[typ].name)
+		}
 	}
 	// The holder is this shim's child: until it is reaped its pid is not
 	// reused, and Signal fails once it is. Alive now, so the namespaces

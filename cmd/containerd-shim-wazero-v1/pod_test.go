@@ -204,8 +204,10 @@ func TestSandboxHolder(t *testing.T) {
 				var spec specs.Spec
 				raw, _ := os.ReadFile(filepath.Join(cb, "config.json"))
 				json.Unmarshal(raw, &spec)
-				spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: id}
+				// The hostile stand-in is no container of the pod (the
+				// shim refuses a pod's container that joins none).
 				if !hostile {
+					spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: id}
 					spec.Linux = &specs.Linux{Namespaces: join}
 				}
 				raw, _ = json.Marshal(spec)
@@ -378,6 +380,8 @@ func TestJoinOnlyOwnSandbox(t *testing.T) {
 		"sandbox-id of another pod":       {b, paths(fmt.Sprint(holderA))},
 		"sandbox-id of no held pod":       {"nosuchpod", paths(fmt.Sprint(os.Getpid()))},
 		"sandbox-id of a container":       {a + "-own", paths(fmt.Sprint(pid))},
+		"no namespaces":                   {a, nil},
+		"only the network":                {a, paths(fmt.Sprint(holderA))[:1]},
 	} {
 		id := "hostile-" + randomID()
 		gpid, err := create(id, c.sandbox, c.ns)
@@ -433,7 +437,11 @@ func TestChildOutlivesThreadExits(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(cb, "config.json"))
 	json.Unmarshal(raw, &spec)
 	spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: id}
-	spec.Linux = &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", holder)}}}
+	spec.Linux = &specs.Linux{Namespaces: []specs.LinuxNamespace{
+		{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", holder)},
+		{Type: specs.IPCNamespace, Path: fmt.Sprintf("/proc/%d/ns/ipc", holder)},
+		{Type: specs.UTSNamespace, Path: fmt.Sprintf("/proc/%d/ns/uts", holder)},
+	}}
 	raw, _ = json.Marshal(spec)
 	os.WriteFile(filepath.Join(cb, "config.json"), raw, 0o644)
 	cid := id + "-c"

@@ -235,7 +235,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	if len(ns.Ignored) > 0 {
 		log.G(ctx).WithField("ignored", ns.Ignored).Debug("linux.namespaces not acted on (docs/shim.md)")
 	}
-	if sid := spec.Annotations[AnnotationSandboxID]; !t.sandbox && sid != "" && len(ns.Join) > 0 {
+	if sid := spec.Annotations[AnnotationSandboxID]; !t.sandbox && sid != "" && !weakPods {
 		if err := s.pinSandbox(sid, &ns); err != nil {
 			return nil, err
 		}
