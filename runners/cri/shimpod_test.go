@@ -298,7 +298,13 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 	for _, pid := range added {
 		t.Logf("shim %d serves the pod (sandbox + 2 containers): VmRSS %d KiB", pid, rssKiB(pid))
 	}
+	// The node's namespaces are the daemon's, which its shims share (cri.sh
+	// runs the daemon in a network namespace of its own for a pod network;
+	// a host-network pod is in that one), not this test's.
 	self := os.Getpid()
+	if len(added) == 1 {
+		self = added[0]
+	}
 	for _, id := range ids {
 		cs, err := p.r.rt.ContainerStatus(ctx, &criapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
 		if err != nil {
