@@ -288,6 +288,12 @@ func TestDevShmSkipped(t *testing.T) {
 		{Destination: "/dev/shm", Type: "bind", Source: shm, Options: []string{"rbind", "rw"}},
 		{Destination: "/dev/shm/", Type: "bind", Source: shm, Options: []string{"bind"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid"}},
+		// Spellings of the same destination.
+		{Destination: "/dev//shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "dev/shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "/dev/./shm/", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "/dev/x/../shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "/../dev/shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
 	} {
 		p, err := BuildPlan(&specs.Spec{Process: &specs.Process{Args: []string{"/m.wasm"}}, Mounts: []specs.Mount{m}}, root)
 		if err != nil {
