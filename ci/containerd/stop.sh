@@ -2,7 +2,9 @@
 # stop.sh RUNDIR — stop the containerd that start.sh started for RUNDIR, by
 # its recorded pid (signalled only while that pid still runs with
 # RUNDIR/config.toml; after a SIGKILL it waits for the exit); kill any of our
-# shims it left (matched by their binary under RUNDIR/bin); unmount anything
+# shims it left (matched by their binary under RUNDIR/bin) and any other
+# process whose binary or root is under RUNDIR; remove the cgroups of the
+# tasks it left (their bundles name them); unmount anything
 # under RUNDIR; remove RUNDIR. For ci/kubernetes/cri.sh's pod network
 # (RUNDIR/cni/network) it also reports what the network left: a process
 # still in the daemon's netns, a veth in it, an address still reserved
@@ -22,11 +24,14 @@ fi
 RUN=$(cd "$RUN" && pwd)
 leftover=0
 
+# shims: the processes of RUN: our shims with their sandbox holders and
+# guests (their binary is under RUN/bin), and anything else whose binary or
+# root is under RUN: a sandbox image's entrypoint that a handler executed
+# from its rootfs (the tripwire), chrooted or not.
+# One find for the whole scan (a readlink per process took seconds).
 shims() {
-	for p in /proc/[0-9]*; do
-		exe=$(readlink "$p/exe" 2>/dev/null) || continue
-		case "$exe" in "$RUN"/bin/*) echo "${p#/proc/}" ;; esac
-	done
+	find /proc/[0-9]*/exe /proc/[0-9]*/root -maxdepth 0 -printf '%p\t%l\n' 2>/dev/null |
+		awk -F'\t' -v run="$RUN/" 'index($2, run) == 1 { split($1, a, "/"); print a[3] }' | sort -un
 }
 
 # ours PID: PID is still the containerd started for RUN (a recorded pid may
@@ -54,10 +59,35 @@ fi
 for _ in $(seq 1 50); do [ -z "$(shims)" ] && break; sleep 0.1; done
 left=$(shims)
 if [ -n "$left" ]; then
-	echo "stop.sh: leftover shim processes: $(echo $left)" >&2
+	echo "stop.sh: leftover shim processes (or processes run from $RUN): $(for p in $left; do printf '%s(%s) ' "$p" "$(cat /proc/$p/comm 2>/dev/null)"; done)" >&2
 	leftover=1
 	for p in $left; do kill -KILL "$p" 2>/dev/null; done
 	sleep 0.2
+fi
+
+# The cgroups of the tasks the daemon still had (their bundles are left under
+# RUN/state): a shim removes a task's cgroup when the task is deleted, so a
+# killed shim leaves them on the host. The path is the bundle's
+# linux.cgroupsPath, else /<namespace>/<id> (the shim's default); systemd's
+# slice:prefix:name form is not followed.
+cgroups() {
+	local b rel ns id mnt
+	for b in "$RUN"/state/io.containerd.runtime.v2.task/*/*; do
+		[ -d "$b" ] || continue
+		id=${b##*/} ns=${b%/*} ns=${ns##*/}
+		rel=$(grep -o '"cgroupsPath"[[:space:]]*:[[:space:]]*"[^"]*"' "$b/config.json" 2>/dev/null | sed 's/.*"\([^"]*\)"$/\1/')
+		case "$rel" in *:*) continue ;; "") rel=/$ns/$id ;; esac
+		case "/$rel/" in */../*) continue ;; esac
+		for mnt in $(findmnt -rn -t cgroup,cgroup2 -o TARGET); do
+			[ "$rel" != / ] && [ -d "$mnt/$rel" ] && echo "$mnt/${rel#/}"
+		done
+	done
+}
+cg=$(cgroups)
+if [ -n "$cg" ]; then
+	echo "stop.sh: leftover cgroups: $(echo $cg)" >&2
+	leftover=1
+	for d in $cg; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
 fi
 
 # The pod network of ci/kubernetes/cri.sh.

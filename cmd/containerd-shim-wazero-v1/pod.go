@@ -17,9 +17,11 @@ package main
 // (setns); the kernel's clone gives the child the calling thread's
 // namespaces, so the child never runs outside them, and the namespaces to
 // create (CLONE_NEWIPC, CLONE_NEWUTS, ...) are clone flags of that same
-// clone. The thread then returns to the shim's own namespaces; if it
-// cannot, its goroutine exits still locked and the Go runtime ends the
-// thread, so no other goroutine ever runs in a pod's namespaces.
+// clone. That thread is the spawner's, locked for the shim's life (startIn
+// says why: a child's parent-death signal follows the thread that forked
+// it). It returns to the shim's own namespaces after each start; if it
+// cannot, it parks for good and a new spawner thread takes over, so no
+// other work ever runs in a pod's namespaces.
 //
 // PID namespaces are neither created nor joined: joining one affects only
 // the caller's children and a wasm guest has none, and WASI gives a guest
@@ -36,8 +38,10 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
+	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -77,10 +81,99 @@ var nsFlags = map[specs.LinuxNamespaceType]struct {
 	specs.UTSNamespace:     {unix.CLONE_NEWUTS, "uts"},
 }
 
-// nsJoin is one namespace entered by path.
+// nsJoin is one namespace entered by path. Want, when set, is the
+// namespace the path must name (a container of a pod: its sandbox
+// holder's, pinSandbox); any other is refused.
 type nsJoin struct {
 	Type specs.LinuxNamespaceType
 	Path string
+	Want *nsIdent
+}
+
+// nsIdent is a namespace as the kernel identifies it: the device and inode
+// of its nsfs file.
+type nsIdent struct{ Dev, Ino uint64 }
+
+func nsIdentAt(path string) (nsIdent, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return nsIdent{}, err
+	}
+	return nsIdent{uint64(st.Dev), st.Ino}, nil
+}
+
+func nsIdentOf(f *os.File) (nsIdent, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nsIdent{}, err
+	}
+	return nsIdent{uint64(st.Dev), st.Ino}, nil
+}
+
+// pinSandbox pins the namespaces a container of a pod joins to its
+// sandbox's: the task named by the annotation io.kubernetes.cri.sandbox-id
+// must be a sandbox this shim holds, its holder alive, every path in p
+// must name the holder's namespace of that type (the CRI writes
+// /proc/<holder>/ns/<type>), and every namespace the holder has of its own
+// (not the shim's) must be joined. So a spec whose paths name the node's
+// namespaces (/proc/1/ns/net), another pod's, or a pid the holder had
+// before it died and another process has now, or whose sandbox-id names
+// another pod, is refused (InvalidArgument) instead of joined. The paths
+// are checked again on the opened file (startIn), so a path swapped in
+// between changes nothing.
+func (s *service) pinSandbox(sandboxID string, p *nsPlan) error {
+	s.mu.Lock()
+	sb := s.tasks[sandboxID]
+	s.mu.Unlock()
+	if sb == nil || !sb.sandbox {
+		return errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: the pod's sandbox %q (annotation %s) is not held by this shim: a container of a pod joins only its sandbox's namespaces", sandboxID, AnnotationSandboxID)
+	}
+	sb.mu.Lock()
+	cmd, status := sb.cmd, sb.status
+	sb.mu.Unlock()
+	if cmd == nil || cmd.Process == nil || status == task.Status_STOPPED {
+		return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q has ended", sandboxID)
+	}
+	pid := cmd.Process.Pid
+	holder := map[specs.LinuxNamespaceType]nsIdent{}
+	for typ, f := range nsFlags {
+		id, err := nsIdentAt(fmt.Sprintf("/proc/%d/ns/%s", pid, f.name))
+		if err != nil {
+			return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q: %v", sandboxID, err)
+		}
+		// Every thread but the spawner's is in the shim's namespaces.
+		own, err := nsIdentAt("/proc/thread-self/ns/" + f.name)
+		if err != nil {
+			return err
+		}
+		if id != own {
+			holder[typ] = id
+		}
+	}
+	joined := map[specs.LinuxNamespaceType]bool{}
+	for i := range p.Join {
+		j := &p.Join[i]
+		id, err := nsIdentAt(fmt.Sprintf("/proc/%d/ns/%s", pid, nsFlags[j.Type].name))
+		if err != nil {
+			return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q: %v", sandboxID, err)
+		}
+		j.Want = &id
+		joined[j.Type] = true
+	}
+	// A namespace of the pod's own that the spec does not join would leave
+	// the guest in the shim's (the node's): refused too.
+	for typ := range holder {
+		if !joined[typ] {
+			return errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: the pod's sandbox %q has its own %s namespace, which the container's spec does not join (a path /proc/<sandbox pid>/ns/%s): refused", sandboxID, typ, nsFlags[typ].name)
+		}
+	}
+	// The holder is this shim's child: until it is reaped its pid is not
+	// reused, and Signal fails once it is. Alive now, so the namespaces
+	// read above were the holder's.
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "wazero shim: the pod's sandbox %q has ended: %v", sandboxID, err)
+	}
+	return nil
 }
 
 // nsPlan is the namespaces a task's process starts in: Join are entered by
@@ -126,62 +219,102 @@ func namespacePlan(spec *specs.Spec, sandbox bool) nsPlan {
 // startIn starts cmd in p's namespaces (see the top of this file): from an
 // OS thread that has joined p.Join, with p.Clone added to its clone flags.
 // A namespace that cannot be joined is an InvalidArgument error (gRPC).
+//
+// Every child is started on the spawner thread (spawner), never on one of
+// the Go runtime's ordinary threads: the kernel sends a child its
+// parent-death signal (Pdeathsig, and the PR_SET_PDEATHSIG the holder and
+// the guest set themselves) when the THREAD that forked it exits, and the
+// runtime ends a thread whenever a goroutine exits while locked to it, as
+// containerd's own mount package does for a long overlay lowerdir
+// (mount.mountAt). A guest or holder forked on such a thread would be
+// killed with it.
 func startIn(cmd *exec.Cmd, p nsPlan) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Cloneflags |= p.Clone
-	if len(p.Join) == 0 {
-		return cmd.Start()
+	spawnerOnce.Do(func() { go spawner() })
+	r := spawnReq{cmd: cmd, p: p, errc: make(chan error, 1)}
+	spawnCh <- r
+	return <-r.errc
+}
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	p    nsPlan
+	errc chan error
+}
+
+var (
+	spawnCh     = make(chan spawnReq)
+	spawnerOnce sync.Once
+)
+
+// spawner is the goroutine that starts every holder and guest, locked to
+// its thread for good: the thread outlives every child it forks, so no
+// child gets its parent-death signal before the shim itself ends. If the
+// thread cannot return to the shim's namespaces after a start, it is
+// stranded: a new spawner takes over, and the stranded one parks, still
+// locked, so its thread (the parent of the children it forked) lives on and
+// runs nothing else.
+func spawner() {
+	runtime.LockOSThread()
+	for r := range spawnCh {
+		back, err := spawnOne(r.cmd, r.p)
+		r.errc <- err
+		if !back {
+			go spawner()
+			select {}
+		}
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		back := true // the thread is back in the shim's namespaces
-		defer func() {
-			if back {
-				runtime.UnlockOSThread()
-			}
-		}()
-		var undo []func() error
-		restore := func() {
-			for i := len(undo) - 1; i >= 0; i-- {
-				if undo[i]() != nil {
-					back = false
-				}
+}
+
+// spawnOne starts cmd on the calling (locked) thread after joining p.Join,
+// and returns the thread to the namespaces it had; back is false if it
+// could not.
+func spawnOne(cmd *exec.Cmd, p nsPlan) (back bool, err error) {
+	back = true
+	var undo []func() error
+	restore := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			if undo[i]() != nil {
+				back = false
 			}
 		}
-		for _, j := range p.Join {
-			f := nsFlags[j.Type]
-			self, err := os.Open("/proc/thread-self/ns/" + f.name)
-			if err != nil {
-				restore()
-				errc <- fmt.Errorf("%s namespace: %w", j.Type, err)
-				return
-			}
-			defer self.Close()
-			target, err := os.Open(j.Path)
-			if err != nil {
-				restore()
-				errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s: %v", j.Type, j.Path, err)
-				return
-			}
-			// The flag makes the kernel check that the file is a
-			// namespace of that type.
-			err = unix.Setns(int(target.Fd()), f.flag)
-			target.Close()
-			if err != nil {
-				restore()
-				errc <- errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: join %s namespace %s: %v", j.Type, j.Path, err)
-				return
-			}
-			undo = append(undo, func() error { return unix.Setns(int(self.Fd()), f.flag) })
+	}
+	for _, j := range p.Join {
+		f := nsFlags[j.Type]
+		self, err := os.Open("/proc/thread-self/ns/" + f.name)
+		if err != nil {
+			restore()
+			return back, fmt.Errorf("%s namespace: %w", j.Type, err)
 		}
-		err := cmd.Start()
-		restore()
-		errc <- err
-	}()
-	return <-errc
+		defer self.Close()
+		target, err := os.Open(j.Path)
+		if err != nil {
+			restore()
+			return back, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s: %v", j.Type, j.Path, err)
+		}
+		if j.Want != nil {
+			if id, err := nsIdentOf(target); err != nil || id != *j.Want {
+				target.Close()
+				restore()
+				return back, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces %s %s is not the pod's sandbox's %s namespace: refused", j.Type, j.Path, j.Type)
+			}
+		}
+		// The flag makes the kernel check that the file is a
+		// namespace of that type.
+		err = unix.Setns(int(target.Fd()), f.flag)
+		target.Close()
+		if err != nil {
+			restore()
+			return back, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "wazero shim: linux.namespaces: join %s namespace %s: %v", j.Type, j.Path, err)
+		}
+		undo = append(undo, func() error { return unix.Setns(int(self.Fd()), f.flag) })
+	}
+	err = cmd.Start()
+	restore()
+	return back, err
 }
 
 // holderMain is a sandbox's holder process: it sets the pod's hostname in

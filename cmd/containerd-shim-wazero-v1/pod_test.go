@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +29,7 @@ func TestNamespacePlan(t *testing.T) {
 		{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace, Path: "/run/netns/cni-1"},
 	}}}
 	got := namespacePlan(sandbox, true)
-	want := nsPlan{Join: []nsJoin{{specs.NetworkNamespace, "/run/netns/cni-1"}},
+	want := nsPlan{Join: []nsJoin{{specs.NetworkNamespace, "/run/netns/cni-1", nil}},
 		Clone: unix.CLONE_NEWIPC | unix.CLONE_NEWUTS, Ignored: []string{"pid", "mount"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sandbox: got %+v, want %+v", got, want)
@@ -39,7 +40,7 @@ func TestNamespacePlan(t *testing.T) {
 		{Type: specs.NetworkNamespace, Path: "/proc/7/ns/net"}, {Type: specs.CgroupNamespace},
 	}}}
 	got = namespacePlan(ctr, false)
-	want = nsPlan{Join: []nsJoin{{specs.IPCNamespace, "/proc/7/ns/ipc"}, {specs.UTSNamespace, "/proc/7/ns/uts"}, {specs.NetworkNamespace, "/proc/7/ns/net"}},
+	want = nsPlan{Join: []nsJoin{{specs.IPCNamespace, "/proc/7/ns/ipc", nil}, {specs.UTSNamespace, "/proc/7/ns/uts", nil}, {specs.NetworkNamespace, "/proc/7/ns/net", nil}},
 		Ignored: []string{"pid", "mount", "cgroup"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("container: got %+v, want %+v", got, want)
@@ -203,8 +204,10 @@ func TestSandboxHolder(t *testing.T) {
 				var spec specs.Spec
 				raw, _ := os.ReadFile(filepath.Join(cb, "config.json"))
 				json.Unmarshal(raw, &spec)
-				spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: id}
+				// The hostile stand-in is no container of the pod (the
+				// shim refuses a pod's container that joins none).
 				if !hostile {
+					spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: id}
 					spec.Linux = &specs.Linux{Namespaces: join}
 				}
 				raw, _ = json.Marshal(spec)
@@ -285,6 +288,12 @@ func TestDevShmSkipped(t *testing.T) {
 		{Destination: "/dev/shm", Type: "bind", Source: shm, Options: []string{"rbind", "rw"}},
 		{Destination: "/dev/shm/", Type: "bind", Source: shm, Options: []string{"bind"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid"}},
+		// Spellings of the same destination.
+		{Destination: "/dev//shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "dev/shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "/dev/./shm/", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "/dev/x/../shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
+		{Destination: "/../dev/shm", Type: "bind", Source: shm, Options: []string{"rbind"}},
 	} {
 		p, err := BuildPlan(&specs.Spec{Process: &specs.Process{Args: []string{"/m.wasm"}}, Mounts: []specs.Mount{m}}, root)
 		if err != nil {
@@ -292,6 +301,208 @@ func TestDevShmSkipped(t *testing.T) {
 		}
 		if len(p.Preopens) != 1 || len(p.Mounts) != 0 || len(p.Skipped) != 1 {
 			t.Errorf("%+v: preopens %+v, mounts %+v, skipped %q", m, p.Preopens, p.Mounts, p.Skipped)
+		}
+	}
+}
+
+// startSandbox creates and starts a sandbox with new network, IPC and UTS
+// namespaces and returns its holder's pid; the cleanup kills and deletes it.
+func startTestSandbox(t *testing.T, s *service, id string) int {
+	t.Helper()
+	ctx := context.Background()
+	b := sandboxBundle(t, id, []specs.LinuxNamespace{{Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace}})
+	cr, err := s.Create(ctx, &taskAPI.CreateTaskRequest{ID: id, Bundle: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Kill(ctx, &taskAPI.KillRequest{ID: id, Signal: 9})
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s.Wait(wctx, &taskAPI.WaitRequest{ID: id})
+		s.Delete(ctx, &taskAPI.DeleteRequest{ID: id})
+	})
+	if _, err := s.Start(ctx, &taskAPI.StartRequest{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	return int(cr.Pid)
+}
+
+// TestJoinOnlyOwnSandbox: a container of a pod (annotation
+// io.kubernetes.cri.sandbox-id) joins only the namespaces of the sandbox
+// this shim holds under that id. Hostile specs: paths naming the node's
+// namespaces (/proc/1/ns/*, this test's own), another pod's holder, a
+// sandbox-id naming a pod this shim does not hold; each must be refused
+// and no guest process may start (host-side: the namespaces of every child
+// of this process stay the holders' or this process's).
+func TestJoinOnlyOwnSandbox(t *testing.T) {
+	s := testService(t)
+	ctx := context.Background()
+	a, b := "sba-"+randomID(), "sbb-"+randomID()
+	holderA := startTestSandbox(t, s, a)
+	holderB := startTestSandbox(t, s, b)
+	paths := func(pid string) []specs.LinuxNamespace {
+		return []specs.LinuxNamespace{
+			{Type: specs.NetworkNamespace, Path: "/proc/" + pid + "/ns/net"},
+			{Type: specs.IPCNamespace, Path: "/proc/" + pid + "/ns/ipc"},
+			{Type: specs.UTSNamespace, Path: "/proc/" + pid + "/ns/uts"},
+		}
+	}
+	create := func(id, sandboxID string, ns []specs.LinuxNamespace) (int, error) {
+		cb := bundle(t, "sleep60")
+		var spec specs.Spec
+		raw, _ := os.ReadFile(filepath.Join(cb, "config.json"))
+		json.Unmarshal(raw, &spec)
+		spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: sandboxID}
+		spec.Linux = &specs.Linux{Namespaces: ns}
+		raw, _ = json.Marshal(spec)
+		os.WriteFile(filepath.Join(cb, "config.json"), raw, 0o644)
+		c, err := s.Create(ctx, &taskAPI.CreateTaskRequest{ID: id, Bundle: cb})
+		if err != nil {
+			return 0, err
+		}
+		t.Cleanup(func() {
+			s.Kill(ctx, &taskAPI.KillRequest{ID: id, Signal: 9})
+			s.Delete(ctx, &taskAPI.DeleteRequest{ID: id})
+		})
+		return int(c.Pid), nil
+	}
+	// The pod's own container joins.
+	pid, err := create(a+"-own", a, paths(fmt.Sprint(holderA)))
+	if err != nil {
+		t.Fatalf("the pod's own container: %v", err)
+	}
+	if err := sameNamespaces(t, pid, holderA); err != nil {
+		t.Errorf("the pod's own container: %v", err)
+	}
+	for name, c := range map[string]struct {
+		sandbox string
+		ns      []specs.LinuxNamespace
+	}{
+		"node's namespaces by /proc/1":    {a, paths("1")},
+		"node's namespaces by the shim's": {a, paths(fmt.Sprint(os.Getpid()))},
+		"only the network is the node's":  {a, append(paths(fmt.Sprint(holderA))[1:], specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: "/proc/1/ns/net"})},
+		"another pod's holder":            {a, paths(fmt.Sprint(holderB))},
+		"sandbox-id of another pod":       {b, paths(fmt.Sprint(holderA))},
+		"sandbox-id of no held pod":       {"nosuchpod", paths(fmt.Sprint(os.Getpid()))},
+		"sandbox-id of a container":       {a + "-own", paths(fmt.Sprint(pid))},
+		"no namespaces":                   {a, nil},
+		"only the network":                {a, paths(fmt.Sprint(holderA))[:1]},
+	} {
+		id := "hostile-" + randomID()
+		gpid, err := create(id, c.sandbox, c.ns)
+		if err == nil {
+			t.Errorf("%s: created (guest pid %d: network namespace %s; the holder's %s, the shim's %s)", name, gpid, nsID(t, gpid, "net"), nsID(t, holderA, "net"), nsID(t, os.Getpid(), "net"))
+			continue
+		}
+		if code := errdefs.FromGRPC(err); !errdefs.IsInvalidArgument(code) && !errdefs.IsFailedPrecondition(code) {
+			t.Errorf("%s: want InvalidArgument or FailedPrecondition, got %v", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
+
+// forkingThread is the thread of this process whose children include pid
+// (/proc/self/task/<tid>/children), 0 if none.
+func forkingThread(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if f == fmt.Sprint(pid) {
+				var tid int
+				fmt.Sscan(e.Name(), &tid)
+				return tid
+			}
+		}
+	}
+	return 0
+}
+
+// TestChildOutlivesThreadExits: a holder's and a guest's parent-death
+// signal follows the THREAD that forked them, and the Go runtime ends a
+// thread whenever a goroutine exits locked to it (containerd's mount
+// package does so for a long overlay lowerdir). Hostile stand-in: up to
+// 256 goroutines lock threads until they hold the threads that forked the
+// holder and the guest, and exit locked. The holder and the guest must
+// live on (the spawner thread that forked them is never handed out).
+func TestChildOutlivesThreadExits(t *testing.T) {
+	s := testService(t)
+	ctx := context.Background()
+	id := "sbt-" + randomID()
+	holder := startTestSandbox(t, s, id)
+	cb := bundle(t, "sleep60")
+	var spec specs.Spec
+	raw, _ := os.ReadFile(filepath.Join(cb, "config.json"))
+	json.Unmarshal(raw, &spec)
+	spec.Annotations = map[string]string{AnnotationContainerType: "container", AnnotationSandboxID: id}
+	spec.Linux = &specs.Linux{Namespaces: []specs.LinuxNamespace{
+		{Type: specs.NetworkNamespace, Path: fmt.Sprintf("/proc/%d/ns/net", holder)},
+		{Type: specs.IPCNamespace, Path: fmt.Sprintf("/proc/%d/ns/ipc", holder)},
+		{Type: specs.UTSNamespace, Path: fmt.Sprintf("/proc/%d/ns/uts", holder)},
+	}}
+	raw, _ = json.Marshal(spec)
+	os.WriteFile(filepath.Join(cb, "config.json"), raw, 0o644)
+	cid := id + "-c"
+	c, err := s.Create(ctx, &taskAPI.CreateTaskRequest{ID: cid, Bundle: cb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Kill(ctx, &taskAPI.KillRequest{ID: cid, Signal: 9})
+		s.Delete(ctx, &taskAPI.DeleteRequest{ID: cid})
+	})
+	children := map[string]int{id: holder, cid: int(c.Pid)}
+	parents := map[int]string{}
+	for name, pid := range children {
+		tid := forkingThread(t, pid)
+		if tid == 0 {
+			t.Fatalf("%s (pid %d): no thread of this process is its parent", name, pid)
+		}
+		parents[tid] = name
+	}
+
+	// Hold threads until the parents are held, then exit locked.
+	release := make(chan struct{})
+	got := make(chan int)
+	var held []int
+	for i := 0; i < 256 && len(held) < len(parents); i++ {
+		go func() {
+			runtime.LockOSThread()
+			tid := unix.Gettid()
+			got <- tid
+			<-release // exits still locked: the runtime ends the thread
+		}()
+		if tid := <-got; parents[tid] != "" {
+			held = append(held, tid)
+		}
+	}
+	close(release)
+	if len(held) == 0 {
+		// The spawner's thread was never handed out: nothing to wait for.
+		for name := range children {
+			if st, err := s.State(ctx, &taskAPI.StateRequest{ID: name}); err != nil || st.Status == task.Status_STOPPED {
+				t.Errorf("%s: %v %v", name, st, err)
+			}
+		}
+		return
+	}
+	for _, tid := range held {
+		name := parents[tid]
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		w, err := s.Wait(wctx, &taskAPI.WaitRequest{ID: name})
+		cancel()
+		if err == nil {
+			t.Errorf("%s (forked by thread %d, which a goroutine held and exited locked): killed, exit status %d", name, tid, w.ExitStatus)
+		} else {
+			t.Errorf("%s: its forking thread %d was handed to another goroutine (it survived this time: %v)", name, tid, err)
 		}
 	}
 }

@@ -235,6 +235,11 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (_ *
 	if len(ns.Ignored) > 0 {
 		log.G(ctx).WithField("ignored", ns.Ignored).Debug("linux.namespaces not acted on (docs/shim.md)")
 	}
+	if sid := spec.Annotations[AnnotationSandboxID]; !t.sandbox && sid != "" && !weakPods {
+		if err := s.pinSandbox(sid, &ns); err != nil {
+			return nil, err
+		}
+	}
 
 	if t.sandbox && !weakPods {
 		// The sandbox image is never mounted, read or run.

@@ -378,7 +378,7 @@ func TestStopSeesNetworkLeftovers(t *testing.T) {
 	if err == nil {
 		t.Fatal("stop.sh reported nothing left behind by a pod that was never removed")
 	}
-	for _, want := range []string{"host-local address reservations", "libcni cache entries", "veths in the daemon's netns", "leftover mounts"} {
+	for _, want := range []string{"host-local address reservations", "libcni cache entries", "veths in the daemon's netns", "leftover mounts", "leftover cgroups"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("stop.sh did not report %s: %v", want, err)
 		}

@@ -286,11 +286,25 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 	if len(added) != 1 {
 		t.Errorf("shims for a pod of a sandbox and 2 containers: %d (%v), want 1", len(added), added)
 	}
+	// Below the pod's shim, not only as the sandbox's task: a handler may
+	// run the entrypoint beside or below its holder.
+	for _, shim := range added {
+		for _, pid := range descendants(shim) {
+			if tripwire.Runs(pid) {
+				t.Errorf("process %d below the pod's shim %d runs the pause image's entrypoint", pid, shim)
+			}
+		}
+	}
 	for _, pid := range added {
 		t.Logf("shim %d serves the pod (sandbox + 2 containers): VmRSS %d KiB", pid, rssKiB(pid))
 	}
+	// The node's namespaces are the daemon's, which its shims share (cri.sh
+	// runs the daemon in a network namespace of its own for a pod network;
+	// a host-network pod is in that one), not this test's.
 	self := os.Getpid()
-	daemon := daemonPid(t, p.run)
+	if len(added) == 1 {
+		self = added[0]
+	}
 	for _, id := range ids {
 		cs, err := p.r.rt.ContainerStatus(ctx, &criapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
 		if err != nil {
@@ -301,12 +315,9 @@ func (p *pod) holdAndJoin(ctx context.Context, ref string) {
 		if g, h := nsOf(t, guest, "ipc"), nsOf(t, holder, "ipc"); g != h || g == nsOf(t, self, "ipc") {
 			t.Errorf("container %s: guest ipc %s, the sandbox's %s (the node's %s)", id, g, h, nsOf(t, self, "ipc"))
 		}
-		// A host-network pod: the guest is in the node's net and UTS
-		// namespaces, the node being where containerd runs (cri.sh's pod
-		// mode runs it in a netns of its own).
-		for _, n := range []string{"net", "uts"} {
-			if g, node := nsOf(t, guest, n), nsOf(t, daemon, n); g != node {
-				t.Errorf("container %s of a host-network pod: %s namespace %s, not the node's %s", id, n, g, node)
+		for _, n := range []string{"net", "uts"} { // a host-network pod
+			if g := nsOf(t, guest, n); g != nsOf(t, self, n) {
+				t.Errorf("container %s of a host-network pod: %s namespace %s, not the node's", id, n, g)
 			}
 		}
 		st, err := p.r.rt.ContainerStats(ctx, &criapi.ContainerStatsRequest{ContainerId: id})
@@ -429,16 +440,25 @@ func (p *pod) weakened(ctx context.Context, ref string) {
 	}
 }
 
-// daemonPid is the pid of the containerd that cri.sh started in run.
-func daemonPid(t *testing.T, run string) int {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(run, "containerd.pid"))
-	if err != nil {
-		t.Fatal(err)
+// descendants are the processes below pid (/proc/<pid>/task/*/children),
+// at most 4096.
+func descendants(pid int) []int {
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 && len(out) < 4096 {
+		p := queue[0]
+		queue = queue[1:]
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
+		for _, e := range tasks {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", p, e.Name()))
+			for _, f := range strings.Fields(string(b)) {
+				var c int
+				if _, err := fmt.Sscan(f, &c); err == nil {
+					out = append(out, c)
+					queue = append(queue, c)
+				}
+			}
+		}
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("%s/containerd.pid: %v", run, err)
-	}
-	return pid
+	return out
 }

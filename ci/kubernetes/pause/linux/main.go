@@ -14,9 +14,19 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"github.com/wasicert/wasicert/ci/kubernetes/pause/tripwire"
+	"golang.org/x/sys/unix"
 )
+
+// init names the process tripwire.Comm whatever path or name it was
+// executed by (a runtime that copies or renames the entrypoint, or execs it
+// from a memfd, gives it another comm and exe): init runs on the main
+// thread, whose name is the process's /proc/<pid>/comm.
+func init() {
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&append([]byte(tripwire.Comm), 0)[0])), 0, 0, 0)
+}
 
 func main() {
 	fmt.Fprintf(os.Stderr, "%s (pid %d)\n", tripwire.Banner, os.Getpid())

@@ -29,7 +29,9 @@ const (
 	// Entrypoint is the image's entrypoint, its only file.
 	Entrypoint = "/wasicert-pause"
 	// Comm is the executed tripwire's /proc/<pid>/comm (the basename of
-	// Entrypoint, under the kernel's 15-byte limit).
+	// Entrypoint, under the kernel's 15-byte limit); the tripwire sets it
+	// itself first thing, so it holds however the entrypoint was executed
+	// (by another path or name, from a copy or a memfd).
 	Comm = "wasicert-pause"
 	// Marker is the file the tripwire writes, relative to its root.
 	Marker = "/wasicert-pause.ran"

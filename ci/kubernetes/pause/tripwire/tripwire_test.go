@@ -18,12 +18,21 @@ import (
 // executed as a shim that falls back to Linux would (chrooted in a rootfs
 // holding it): Processes and Runs see it, it writes Marker and Banner, and
 // it exits 0 on SIGTERM like pause. Not running, it is seen nowhere.
+// Renamed: a runtime that executes the entrypoint by another path (a copy,
+// a link, a memfd) gives it another exe and comm; it is still seen.
 func TestTripwireSeen(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("chroot needs root")
 	}
+	for _, path := range []string{tripwire.Entrypoint, "/bin/sh"} {
+		t.Run(filepath.Base(path), func(t *testing.T) { tripwireSeen(t, path) })
+	}
+}
+
+func tripwireSeen(t *testing.T, path string) {
 	rootfs := t.TempDir()
-	bin := filepath.Join(rootfs, tripwire.Entrypoint)
+	bin := filepath.Join(rootfs, path)
+	os.MkdirAll(filepath.Dir(bin), 0o755)
 	build := exec.Command("go", "build", "-o", bin, "./ci/kubernetes/pause/linux")
 	build.Dir = proctest.RepoRoot(t)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -35,7 +44,7 @@ func TestTripwireSeen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr strings.Builder
-	cmd := &exec.Cmd{Path: tripwire.Entrypoint, Args: []string{tripwire.Entrypoint}, Stderr: &stderr,
+	cmd := &exec.Cmd{Path: path, Args: []string{path}, Stderr: &stderr,
 		SysProcAttr: &syscall.SysProcAttr{Chroot: rootfs, Pdeathsig: syscall.SIGKILL}}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
