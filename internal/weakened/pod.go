@@ -4,7 +4,15 @@ package weakened
 // of the pod specs (runners/cri TestPodSpecs): each turns off one thing
 // kubelet or the CRI runtime is asked for, on a real CRI endpoint.
 
-import "github.com/wasicert/wasicert/runners"
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wasicert/wasicert/runners"
+)
 
 // TokenAlwaysMounted mounts the pod's service-account token whether or not
 // the pod asked for it (automountServiceAccountToken ignored).
@@ -36,3 +44,26 @@ var PodDeleteAsStop = Weakening{Name: "container stopped instead of the pod dele
 		inv.Pod.Then = runners.PodStop
 	}
 }}
+
+// PodFIFOLeft stands in for a runtime that forgets a force-deleted pod's
+// stdio FIFOs: after a run whose pod was deleted mid-run it leaves a FIFO
+// named by the container's id in the runtime's state dir, where
+// containerd's CRI keeps them (io.containerd.grpc.v1.cri/containers/ID/io).
+// It is the negative control of pod.deleted-mid-run's scan of the state
+// dirs; the FIFO goes with the daemon's state dir.
+func PodFIFOLeft(r runners.Runner) runners.Runner { return podFIFOLeft{r} }
+
+type podFIFOLeft struct{ runners.Runner }
+
+func (p podFIFOLeft) Name() string { return p.Runner.Name() + " (a deleted pod's FIFO left)" }
+
+func (p podFIFOLeft) Run(ctx context.Context, inv runners.Invocation) (runners.Result, error) {
+	res, err := p.Runner.Run(ctx, inv)
+	if pod := inv.Pod; pod != nil && pod.Report.Deleted && pod.Report.ContainerID != "" && len(pod.Report.StateDirs) > 0 {
+		dir := filepath.Join(pod.Report.StateDirs[len(pod.Report.StateDirs)-1], "io.containerd.grpc.v1.cri", "containers", "wasicert-left", "io")
+		if e := os.MkdirAll(dir, 0o700); e == nil {
+			_ = unix.Mkfifo(filepath.Join(dir, pod.Report.ContainerID+"-stdout"), 0o600)
+		}
+	}
+	return res, err
+}

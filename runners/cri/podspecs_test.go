@@ -44,10 +44,9 @@ func podControls(ours, weak runners.Runner) map[string][]podControl {
 		"pod.env":              {{weakened.Wrap(ours, weakened.EnvPassthrough), "judge"}},
 		"pod.read-only-root":   {{weakened.Wrap(ours, weakened.PodReadOnlyRootfsIgnored), "ro:rootfs"}},
 		// The weakened shim kills its guests on Delete whatever Kill did,
-		// so it leaves nothing either: the leftover check's stand-ins are
-		// in suites/catalogue (TestPodStateTraces, and runners/docker
-		// TestTracesSeesALeftover for Traces).
-		"pod.deleted-mid-run": {{weakened.Wrap(ours, weakened.PodDeleteAsStop), "delete:not-deleted"}},
+		// so it leaves nothing either: a stand-in leaves a FIFO of the pod
+		// (Traces' own stand-in is runners/docker TestTracesSeesALeftover).
+		"pod.deleted-mid-run": {{weakened.Wrap(ours, weakened.PodDeleteAsStop), "delete:not-deleted"}, {weakened.PodFIFOLeft(ours), "delete:leftover"}},
 	}
 }
 

@@ -6,12 +6,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wasicert/wasicert/probes"
+	"github.com/wasicert/wasicert/runners"
+	"github.com/wasicert/wasicert/suites"
+	"github.com/wasicert/wasicert/verdicts"
 )
 
 // waitFor polls cond (bounded: 5 s) and reports whether it held.
@@ -170,3 +176,74 @@ func setUTSName(pid int, name string) error {
 }
 
 var runtimeLock, runtimeUnlock = runtime.LockOSThread, runtime.UnlockOSThread
+
+// TestJudgePodNetwork: pod.network's judge fails a sandbox or a guest in
+// the node's network namespace, or a guest outside the pod's, and passes
+// one namespace of the pod's own (the node's view stood in by links as
+// /proc/<pid>/ns/net reads them).
+func TestJudgePodNetwork(t *testing.T) {
+	node := nsLinks("self")["net"]
+	if node == "" {
+		t.Skip("no /proc/self/ns/net here")
+	}
+	pod, other := "net:[1]", "net:[2]"
+	for _, c := range []struct {
+		name          string
+		hostNet       bool
+		sandbox, gues string
+		want          string
+	}{
+		{"own", false, pod, pod, ""},
+		{"sandbox-on-node", false, node, pod, "net:node"},
+		{"guest-on-node", false, pod, node, "net:node"},
+		{"guest-elsewhere", false, pod, other, "net:not-pod"},
+		{"host-network", true, node, node, "net:host-network"},
+		{"unobserved-guest", false, pod, "", "net:no-container"},
+	} {
+		a := &PodRun{}
+		a.Pod.Report = runners.PodReport{HostNetwork: c.hostNet, SandboxPid: 10, ContainerPid: 11}
+		a.Seen = PodSeen{Looked: true, Node: map[string]string{"net": node},
+			Sandbox: map[string]string{"net": c.sandbox}, Container: map[string]string{"net": c.gues}}
+		ev := &suites.Evidence{Plan: suites.Plan{Actors: []suites.Actor{a}}}
+		j := judgePodNetwork(ev)
+		switch {
+		case c.want == "" && j.Verdict != verdicts.Pass:
+			t.Errorf("%s: %s %v, want pass", c.name, j.Verdict, j.Causes)
+		case c.want != "" && !slices.Contains(j.Causes, c.want):
+			t.Errorf("%s: %s %v, want cause %s", c.name, j.Verdict, j.Causes, c.want)
+		}
+	}
+}
+
+// TestJudgePodHostnameUTS: pod.hostname's judge fails a pod-network sandbox
+// in the node's UTS namespace or holding another hostname, and only notes
+// a host-network one.
+func TestJudgePodHostnameUTS(t *testing.T) {
+	node := nsLinks("self")["uts"]
+	okFile := `{"check":"hostname.file","op":"libc-open","outcome":"ok","data":"wasicert-probe\n"}`
+	for _, c := range []struct {
+		name    string
+		hostNet bool
+		uts     string
+		utsName string
+		want    string
+	}{
+		{"own", false, "uts:[1]", "wasicert-probe", ""},
+		{"node-uts", false, node, "wasicert-probe", "hostname:uts-node"},
+		{"other-name", false, "uts:[1]", "elsewhere", "hostname:uts"},
+		{"host-network", true, node, "", ""},
+	} {
+		a := &PodRun{}
+		a.Pod.Report = runners.PodReport{HostNetwork: c.hostNet, SandboxPid: 10, Hostname: "wasicert-probe"}
+		a.Seen = PodSeen{Looked: true, Node: map[string]string{"uts": node}, Sandbox: map[string]string{"uts": c.uts}, SandboxUTSName: c.utsName}
+		lines, _ := probes.ParseLines([]byte(okFile + "\n"))
+		ev := &suites.Evidence{Plan: suites.Plan{Actors: []suites.Actor{a}}, Lines: lines}
+		j := judgePodHostname(ev)
+		switch {
+		case c.want == "" && j.Verdict != verdicts.Pass:
+			t.Errorf("%s: %s %s %v, want pass", c.name, j.Verdict, j.Reason, j.Causes)
+		case c.want != "" && !slices.Contains(j.Causes, c.want):
+			t.Errorf("%s: %s %v, want cause %s", c.name, j.Verdict, j.Causes, c.want)
+		}
+	}
+}
