@@ -30,6 +30,9 @@ const (
 type podControl struct {
 	r     runners.Runner
 	cause string // "judge": any cause of the spec's own judge
+	// needs, when set, is a feature the control needs of the runner
+	// (a host-network pod shares the node's UTS namespace by design).
+	needs runners.Feature
 }
 
 // podControls: for each pod spec, its negative controls through the same
@@ -37,16 +40,16 @@ type podControl struct {
 // must fail with.
 func podControls(ours, weak runners.Runner) map[string][]podControl {
 	return map[string][]podControl{
-		"pod.token":            {{weakened.Wrap(ours, weakened.TokenAlwaysMounted), "step:token.0"}},
-		"pod.hostname":         {{weakened.Wrap(ours, weakened.NodeHostnameMounted), "hostname:node"}},
-		"pod.network":          {{weak, "net:node"}},
-		"pod.pause-never-runs": {{weak, "pause:runs"}},
-		"pod.env":              {{weakened.Wrap(ours, weakened.EnvPassthrough), "judge"}},
-		"pod.read-only-root":   {{weakened.Wrap(ours, weakened.PodReadOnlyRootfsIgnored), "ro:rootfs"}},
+		"pod.token":            {{weakened.Wrap(ours, weakened.TokenAlwaysMounted), "step:token.0", ""}},
+		"pod.hostname":         {{weakened.Wrap(ours, weakened.NodeHostnameMounted), "hostname:node", ""}, {weak, "hostname:uts-node", runners.FeaturePodNetwork}},
+		"pod.network":          {{weak, "net:node", ""}}, // the weakened shim's guests join no namespace
+		"pod.pause-never-runs": {{weak, "pause:runs", ""}},
+		"pod.env":              {{weakened.Wrap(ours, weakened.EnvPassthrough), "judge", ""}},
+		"pod.read-only-root":   {{weakened.Wrap(ours, weakened.PodReadOnlyRootfsIgnored), "ro:rootfs", ""}},
 		// The weakened shim kills its guests on Delete whatever Kill did,
 		// so it leaves nothing either: a stand-in leaves a FIFO of the pod
 		// (Traces' own stand-in is runners/docker TestTracesSeesALeftover).
-		"pod.deleted-mid-run": {{weakened.Wrap(ours, weakened.PodDeleteAsStop), "delete:not-deleted"}, {weakened.PodFIFOLeft(ours), "delete:leftover"}},
+		"pod.deleted-mid-run": {{weakened.Wrap(ours, weakened.PodDeleteAsStop), "delete:not-deleted", ""}, {weakened.PodFIFOLeft(ours), "delete:leftover", ""}},
 	}
 }
 
@@ -143,6 +146,10 @@ func TestPodSpecs(t *testing.T) {
 						}
 					}
 					for _, c := range cs {
+						if c.needs != "" && !c.r.Features().Has(c.needs) {
+							t.Logf("control %s not checked: the runner does not claim %q", c.r.Name(), c.needs)
+							continue
+						}
 						if spec.ID == "pod.pause-never-runs" && slices.ContainsFunc(rec.Notes, func(n string) bool { return strings.HasSuffix(n, ".wasm") }) {
 							// cri.sh's wasm pause image is no Linux code:
 							// no shim can run it as a Linux process.

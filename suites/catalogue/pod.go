@@ -69,6 +69,10 @@ type PodSeen struct {
 	// as /proc/<pid>/ns/<ns> links read ("net:[4026531840]"); a missing
 	// one is absent.
 	Node, Sandbox, Container map[string]string
+	// Runtime are the namespaces of the sandbox process's parent (the
+	// shim, which runs where the CRI runtime does: the node as the pod
+	// sees it, also when the runtime itself is in a namespace of its own).
+	Runtime map[string]string
 	// SandboxUTSName is the hostname in the sandbox's UTS namespace
 	// (setns); UTSErr why it could not be read.
 	SandboxUTSName, UTSErr string
@@ -111,6 +115,9 @@ func (a *PodRun) look(_ context.Context, rep *runners.PodReport) {
 	s.Node = nsLinks("self")
 	if rep.SandboxPid > 0 {
 		s.Sandbox = nsLinks(strconv.Itoa(rep.SandboxPid))
+		if ppid := parentPid(rep.SandboxPid); ppid > 0 {
+			s.Runtime = nsLinks(strconv.Itoa(ppid))
+		}
 		var err error
 		if s.SandboxUTSName, err = utsName(rep.SandboxPid); err != nil {
 			s.UTSErr = err.Error()
@@ -120,6 +127,27 @@ func (a *PodRun) look(_ context.Context, rep *runners.PodReport) {
 		s.Container = nsLinks(strconv.Itoa(rep.ContainerPid))
 	}
 	s.PauseProcs = RunningFile(rep.SandboxEntrypoint)
+}
+
+// parentPid is pid's parent (/proc/<pid>/status PPid), 0 if unknown.
+func parentPid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "PPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// onNode reports whether ns (a /proc/<pid>/ns link) is one of the node's:
+// the harness's, pid 1's or the runtime's (Seen.Runtime).
+func (s *PodSeen) onNode(kind, ns string) bool {
+	return ns != "" && (ns == s.Node[kind] || ns == nsLinks("1")[kind] || ns == s.Runtime[kind])
 }
 
 // utsName reads the hostname of pid's UTS namespace: setns on a locked OS
@@ -269,7 +297,10 @@ func podSpecs() []suites.Spec {
 					Steps: []suites.Step{step(probes.OpEnv, "env", suites.Custom)}}
 			},
 			Judge: func(ev *suites.Evidence) suites.Judgement {
-				return suites.Worse(judgeHostEnv(ev), judgeEnv([]string{"APP_VAR=1"})(ev))
+				j := suites.Worse(judgeHostEnv(ev), judgeEnv([]string{"APP_VAR=1"})(ev))
+				seen := map[string]bool{}
+				j.Notes = slices.DeleteFunc(j.Notes, func(n string) bool { dup := seen[n]; seen[n] = true; return dup })
+				return j
 			},
 		},
 		{
@@ -318,14 +349,21 @@ func judgeToken(ev *suites.Evidence) suites.Judgement {
 	return j
 }
 
-func judgePodHostname(ev *suites.Evidence) suites.Judgement {
+func judgePodHostname(ev *suites.Evidence) (j suites.Judgement) {
 	a := podOf(ev)
 	rep := a.Pod.Report
 	node, _ := os.Hostname()
-	j := suites.Pass()
+	j = suites.Pass()
+	var reasons []string
 	bad := func(v verdicts.Verdict, cause, reason string) {
 		j = suites.Worse(j, suites.Judgement{Verdict: v, Reason: reason, Causes: []string{cause}})
+		reasons = append(reasons, reason)
 	}
+	defer func() {
+		if len(reasons) > 1 {
+			j.Reason = strings.Join(reasons, "; ")
+		}
+	}()
 	if rep.Hostname == "" {
 		bad(verdicts.Fail, "hostname:unknown", "the runner reported no hostname for the pod")
 		return j
@@ -359,17 +397,19 @@ func judgePodHostname(ev *suites.Evidence) suites.Judgement {
 		j.Notes = append(j.Notes, "a host-network pod shares the node's UTS namespace by design: the sandbox's UTS namespace was not judged")
 	case rep.SandboxPid == 0:
 		bad(verdicts.Fail, "hostname:no-sandbox", "the runtime reported no pid for the pod's sandbox: its UTS namespace cannot be found")
-	case a.Seen.Sandbox["uts"] == "" || a.Seen.Sandbox["uts"] == a.Seen.Node["uts"]:
+	case a.Seen.Sandbox["uts"] == "" || a.Seen.onNode("uts", a.Seen.Sandbox["uts"]):
 		bad(verdicts.Leak, "hostname:uts-node", fmt.Sprintf("the sandbox (pid %d) is in the node's UTS namespace %s", rep.SandboxPid, a.Seen.Node["uts"]))
 	case a.Seen.UTSErr != "":
 		bad(verdicts.Fail, "hostname:uts", "the sandbox's UTS namespace could not be read: "+a.Seen.UTSErr)
+	case a.Seen.SandboxUTSName == node && node != rep.Hostname:
+		bad(verdicts.Leak, "hostname:uts-node", fmt.Sprintf("the sandbox's UTS namespace holds the node's hostname %q, not the pod's %q", node, rep.Hostname))
 	case a.Seen.SandboxUTSName != rep.Hostname:
 		bad(verdicts.Fail, "hostname:uts", fmt.Sprintf("the sandbox's UTS namespace holds hostname %q, the pod's is %q", a.Seen.SandboxUTSName, rep.Hostname))
 	}
 	if j.Verdict == verdicts.Pass {
 		j.Notes = append(j.Notes, "the pod's hostname "+rep.Hostname+", the node's "+node)
 	}
-	return j
+	return
 }
 
 func judgePodNetwork(ev *suites.Evidence) suites.Judgement {
@@ -377,7 +417,6 @@ func judgePodNetwork(ev *suites.Evidence) suites.Judgement {
 	rep, s := a.Pod.Report, a.Seen
 	var causes, reasons []string
 	add := func(c, r string) { causes, reasons = append(causes, c), append(reasons, r) }
-	init := nsLinks("1")["net"]
 	switch {
 	case !s.Looked:
 		add("control:unobserved", "the runner never let the node look at the pod while it lived")
@@ -389,7 +428,7 @@ func judgePodNetwork(ev *suites.Evidence) suites.Judgement {
 		add("net:no-container", "the runtime reported no container process whose network namespace the node could read")
 	default:
 		for who, ns := range map[string]string{"sandbox": s.Sandbox["net"], "guest": s.Container["net"]} {
-			if ns == s.Node["net"] || ns == init {
+			if s.onNode("net", ns) {
 				add("net:node", fmt.Sprintf("the %s is in the node's network namespace %s", who, ns))
 			}
 		}

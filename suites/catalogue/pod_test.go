@@ -198,11 +198,12 @@ func TestJudgePodNetwork(t *testing.T) {
 		{"guest-on-node", false, pod, node, "net:node"},
 		{"guest-elsewhere", false, pod, other, "net:not-pod"},
 		{"host-network", true, node, node, "net:host-network"},
+		{"guest-in-runtime's", false, pod, "net:[3]", "net:node"},
 		{"unobserved-guest", false, pod, "", "net:no-container"},
 	} {
 		a := &PodRun{}
 		a.Pod.Report = runners.PodReport{HostNetwork: c.hostNet, SandboxPid: 10, ContainerPid: 11}
-		a.Seen = PodSeen{Looked: true, Node: map[string]string{"net": node},
+		a.Seen = PodSeen{Looked: true, Node: map[string]string{"net": node}, Runtime: map[string]string{"net": "net:[3]"},
 			Sandbox: map[string]string{"net": c.sandbox}, Container: map[string]string{"net": c.gues}}
 		ev := &suites.Evidence{Plan: suites.Plan{Actors: []suites.Actor{a}}}
 		j := judgePodNetwork(ev)
@@ -220,6 +221,7 @@ func TestJudgePodNetwork(t *testing.T) {
 // a host-network one.
 func TestJudgePodHostnameUTS(t *testing.T) {
 	node := nsLinks("self")["uts"]
+	nodeName, _ := os.Hostname()
 	okFile := `{"check":"hostname.file","op":"libc-open","outcome":"ok","data":"wasicert-probe\n"}`
 	for _, c := range []struct {
 		name    string
@@ -231,6 +233,7 @@ func TestJudgePodHostnameUTS(t *testing.T) {
 		{"own", false, "uts:[1]", "wasicert-probe", ""},
 		{"node-uts", false, node, "wasicert-probe", "hostname:uts-node"},
 		{"other-name", false, "uts:[1]", "elsewhere", "hostname:uts"},
+		{"node-name", false, "uts:[1]", nodeName, "hostname:uts-node"},
 		{"host-network", true, node, "", ""},
 	} {
 		a := &PodRun{}
