@@ -156,6 +156,11 @@ type Invocation struct {
 	// and where the engine's side of the run is reported. Other runners
 	// ignore it (the engine specs need FeatureEngine).
 	Engine *Engine
+
+	// Pod is what a pod spec asks beyond the grants above and where the
+	// platform's side of the run is reported (FeaturePod: the cri runner).
+	// Other runners ignore it (the pod specs need FeaturePod).
+	Pod *Pod
 }
 
 // FeatureEngine: the runner drives a container engine (Docker) in front of
@@ -445,4 +450,93 @@ type Mount struct {
 	Type        string
 	Source      string
 	Options     []string
+}
+
+// FeaturePod: the runner runs the guest as a container of a Kubernetes pod
+// through a CRI endpoint, as kubelet does, and honours Invocation.Pod, so
+// the pod specs (Area:pod) apply.
+const FeaturePod Feature = "pod"
+
+// FeaturePodNetwork: the runner's pods have a network namespace of their
+// own (CNI), not the node's (hostNetwork), so the pod network spec applies.
+const FeaturePodNetwork Feature = "pod-network"
+
+// Pod is the pod side of an Invocation (Invocation.Pod): what the pod spec
+// asks beyond the grants (the Kubernetes fields kubelet turns into CRI
+// calls), and what the platform reported back. See
+// https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/.
+type Pod struct {
+	// Token is the service-account token kubelet projects for the pod; the
+	// runner writes it (with ca.crt and namespace) into a node dir. ""
+	// writes none.
+	Token string
+	// AutomountToken is automountServiceAccountToken: the token's dir is
+	// mounted read-only at ServiceAccountDir, as kubelet's projected
+	// volume is.
+	AutomountToken bool
+	// ReadOnlyRootfs is securityContext.readOnlyRootFilesystem (the CRI's
+	// LinuxContainerSecurityContext.ReadonlyRootfs).
+	ReadOnlyRootfs bool
+	// Mounts are further container mounts (the pod spec's volumeMounts),
+	// after the preopens' and kubelet's.
+	Mounts []Mount
+	// Running, when set, is called once the container has started, beside
+	// the guest, with what the platform reported so far (ids, pids, node
+	// paths): the host looks at the pod while it lives. The run waits for
+	// it to return before it goes on.
+	Running func(ctx context.Context, rep *PodReport)
+	// Then is what the runner does once Running has returned: "" waits
+	// for the guest to exit; PodStop stops the container (StopContainer,
+	// timeout 0); PodDelete force-deletes the pod while its guest runs
+	// (StopPodSandbox, then RemovePodSandbox, as kubectl delete --force
+	// --grace-period=0 ends in).
+	Then string
+	// Report is filled by the runner.
+	Report PodReport
+}
+
+// What the runner does after Pod.Running (Pod.Then).
+const (
+	PodStop   = "stop"
+	PodDelete = "delete"
+)
+
+// ServiceAccountDir is where kubelet mounts a pod's service-account token
+// (https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/).
+const ServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// PodReport is the platform's side of a pod run (Pod.Report).
+type PodReport struct {
+	// SandboxID and ContainerID are the CRI's ids; Hostname the pod's.
+	SandboxID, ContainerID, Hostname string
+	// HostNetwork says the pod runs in the node's network namespace
+	// (hostNetwork: true), and so, by Kubernetes' design, its UTS one.
+	HostNetwork bool
+	// SandboxPid and ContainerPid are the pids the runtime reported for
+	// the sandbox and the container task (CRI verbose status); 0 when it
+	// reported none.
+	SandboxPid, ContainerPid int
+	// Files are the node paths of the single files mounted into the
+	// container, by guest path (/etc/hosts, /etc/hostname,
+	// /etc/resolv.conf), from the container's runtime spec.
+	Files map[string]string
+	// SandboxEntrypoint is the node path of the sandbox image's entrypoint
+	// (the pause binary) in the sandbox's rootfs snapshot; "" when the
+	// runtime did not say.
+	SandboxEntrypoint string
+	// TokenDir is the node dir holding the service-account token.
+	TokenDir string
+	// StateDirs are the CRI runtime's root and state dirs on the node
+	// (CRI verbose status), where it keeps its pods' files.
+	StateDirs []string
+	// RootfsFiles are the files in the container's writable rootfs layer
+	// once the guest ended, as guest paths; RootfsErr says why they could
+	// not be listed.
+	RootfsFiles []string
+	RootfsErr   string
+	// Deleted says the pod was force-deleted while its guest ran
+	// (PodDelete); DeleteErr what the runtime answered when a step of it
+	// failed.
+	Deleted   bool
+	DeleteErr string
 }

@@ -61,6 +61,11 @@ const (
 	// stop, kill, logs, removal (runs only on runners claiming
 	// FeatureEngine).
 	AreaEngine Area = "engine"
+	// AreaPod: what Kubernetes adds around a wasm container of a pod, as
+	// kubelet drives it through the CRI: the service-account token, the
+	// pod's hostname, network and env, its security context, the sandbox
+	// (pause) image, deletion (runs only on runners claiming FeaturePod).
+	AreaPod Area = "pod"
 )
 
 // Group is the catalogue group an area belongs to, numbered as in
@@ -99,6 +104,8 @@ func (a Area) Group() int {
 		return 14
 	case AreaEngine:
 		return 15
+	case AreaPod:
+		return 16
 	}
 	return 0
 }

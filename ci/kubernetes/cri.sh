@@ -37,7 +37,8 @@
 # Env: SHIM_BIN=path copies a prebuilt shim instead of building it;
 #      WASICERT_WEAK_SHIM=1 also builds the weakened shim (build tag
 #      wasicert_weakened, the negative control) as the second runtime
-#      handler "wazeroweak" (io.containerd.wazeroweak.v1);
+#      handler "wazeroweak" (io.containerd.wazeroweak.v1), or copies
+#      WEAK_SHIM_BIN as that one;
 #      CONTAINERD2_VERSION (default v2.2.9); WASICERT_CRI_PAUSE_IMAGE
 #      (default wasicert.local/pause:tripwire).
 set -euo pipefail
@@ -98,7 +99,11 @@ fi
 	CGO_ENABLED=0 go build -o "$RUN/bin/wasicert-pause" ./ci/kubernetes/pause/linux) >&2
 WEAK_V3="" WEAK_V2=""
 if [ -n "${WASICERT_WEAK_SHIM:-}" ]; then
-	(cd "$REPO" && go build -tags wasicert_weakened -o "$RUN/bin/containerd-shim-wazeroweak-v1" ./cmd/containerd-shim-wazero-v1) >&2
+	if [ -n "${WEAK_SHIM_BIN:-}" ]; then
+		cp "$WEAK_SHIM_BIN" "$RUN/bin/containerd-shim-wazeroweak-v1"
+	else
+		(cd "$REPO" && go build -tags wasicert_weakened -o "$RUN/bin/containerd-shim-wazeroweak-v1" ./cmd/containerd-shim-wazero-v1) >&2
+	fi
 	WEAK_V3="  [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.wazeroweak]
     runtime_type = \"io.containerd.wazeroweak.v1\"
     sandboxer = \"podsandbox\"

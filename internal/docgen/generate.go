@@ -63,6 +63,7 @@ var groupNames = map[int]string{
 	5: "fd management", 6: "rights", 7: "environment and arguments", 8: "clocks, random, poll",
 	9: "sockets", 10: "proc_exit and exit codes", 11: "stdio", 12: "resource bounds",
 	13: "containerd shim (containers only)", 14: "portability (deterministic results)", 15: "container engine (Docker in front of the shim)",
+	16: "Kubernetes pods (kubelet through the CRI)",
 }
 
 // groupTable counts the specs of each catalogue group, by severity.

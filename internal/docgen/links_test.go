@@ -32,6 +32,7 @@ var upstreamHosts = []string{
 	"pubs.opengroup.org",
 	"webassembly.github.io", // the core WebAssembly spec
 	"docs.docker.com",       // the Docker engine's CLI and logging reference (engine specs)
+	"kubernetes.io",         // the Kubernetes docs (pod specs)
 }
 
 // outsideRefs are ways the docs once pointed at notes that are not in the

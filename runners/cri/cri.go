@@ -9,7 +9,8 @@
 //	CreateContainer  argv as the container's command (the module is the image's
 //	                 file argv[0] names), the Invocation's env plus what kubelet
 //	                 adds (KubeletEnv), each preopen a hostPath mount (read-only
-//	                 when asked), kubelet's /dev/termination-log, a log path
+//	                 when asked), kubelet's /dev/termination-log and /etc/hosts,
+//	                 the pod spec's fields (Invocation.Pod: pod.go), a log path
 //	StartContainer, ContainerStatus until the container exits or the
 //	                 Invocation's timeout (then StopContainer: EndedTimeout)
 //	RemoveContainer, StopPodSandbox, RemovePodSandbox, always, also when the
@@ -234,7 +235,7 @@ func (r *Runner) Version() string { return r.version }
 // imports (wasm shims link preview 1 whole). No stdin (kubelet feeds a
 // container's stdin only through an attach stream), no listeners.
 func (r *Runner) Features() runners.Features {
-	return runners.Features{runners.FeatureReadOnlyPreopen, runners.FeatureSockImports}
+	return append(runners.Features{runners.FeatureReadOnlyPreopen, runners.FeatureSockImports}, r.podFeatures()...)
 }
 
 // ImplicitPreopens: a wasm shim preopens the container's rootfs as "/".
@@ -441,7 +442,11 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		return res, fmt.Errorf("cri runner: RunPodSandbox (handler %s): %w", r.opts.RuntimeHandler, err)
 	}
 	podID := sb.PodSandboxId
+	podGone := false
 	defer func() {
+		if podGone {
+			return
+		}
 		cctx, cancel := cleanupCtx()
 		defer cancel()
 		if _, err := r.rt.StopPodSandbox(cctx, &criapi.StopPodSandboxRequest{PodSandboxId: podID}); err != nil {
@@ -469,6 +474,11 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		mounts = append(mounts, &criapi.Mount{ContainerPath: p.GuestPath, HostPath: p.HostDir, Readonly: p.ReadOnly})
 	}
 	mounts = append(mounts, &criapi.Mount{ContainerPath: "/dev/termination-log", HostPath: termLog})
+	kube, err := kubeletMounts(filepath.Join(logDir, "kubelet"), inv.Pod, PodHostname, r.hostNetwork())
+	if err != nil {
+		return res, fmt.Errorf("cri runner: kubelet's pod files: %w", err)
+	}
+	mounts = append(mounts, kube...)
 	const logPath = "probe/0.log"
 	cc, err := r.rt.CreateContainer(ctx, &criapi.CreateContainerRequest{
 		PodSandboxId: podID,
@@ -481,6 +491,7 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 			Mounts:     mounts,
 			LogPath:    logPath,
 			Labels:     map[string]string{"app.kubernetes.io/managed-by": "wasicert"},
+			Linux:      containerLinux(inv.Pod),
 		},
 		SandboxConfig: sandboxCfg,
 	})
@@ -506,8 +517,20 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	timeout := inv.EffectiveTimeout()
 	deadline := start.Add(timeout)
 	var st *criapi.ContainerStatus
-	timedOut := false
-	for delay := time.Millisecond; ; delay = min(delay*2, 50*time.Millisecond) {
+	timedOut, deleted := false, false
+	if p := inv.Pod; p != nil {
+		r.observe(ctx, p, podID, cid)
+		switch p.Then {
+		case runners.PodStop:
+			sctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+			_, _ = r.rt.StopContainer(sctx, &criapi.StopContainerRequest{ContainerId: cid, Timeout: 0})
+			cancel()
+		case runners.PodDelete:
+			st = r.deletePod(ctx, p, podID, cid)
+			podGone, removed, deleted = p.Report.Deleted, p.Report.Deleted, true
+		}
+	}
+	for delay := time.Millisecond; !deleted; delay = min(delay*2, 50*time.Millisecond) {
 		s, err := r.rt.ContainerStatus(ctx, &criapi.ContainerStatusRequest{ContainerId: cid})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -536,14 +559,19 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 		}
 	}
 	res.Duration = time.Since(start)
-	// The log is complete once the container is removed (its IO closed).
-	cctx, cancel := cleanupCtx()
-	_, err = r.rt.RemoveContainer(cctx, &criapi.RemoveContainerRequest{ContainerId: cid})
-	cancel()
-	if err != nil {
-		return res, fmt.Errorf("cri runner: RemoveContainer %s: %w", cid, err)
+	if inv.Pod != nil && !deleted {
+		r.listRootfs(ctx, &inv.Pod.Report, cid)
 	}
-	removed = true
+	// The log is complete once the container is removed (its IO closed).
+	if !removed {
+		cctx, cancel := cleanupCtx()
+		_, err = r.rt.RemoveContainer(cctx, &criapi.RemoveContainerRequest{ContainerId: cid})
+		cancel()
+		if err != nil {
+			return res, fmt.Errorf("cri runner: RemoveContainer %s: %w", cid, err)
+		}
+		removed = true
+	}
 
 	stdout, stderr := &capture.Output{}, &capture.Output{}
 	stdout.Watch(inv.Canaries...)
@@ -559,7 +587,10 @@ func (r *Runner) Run(ctx context.Context, inv runners.Invocation) (res runners.R
 	}
 	capture.Fill(&res, stdout, stderr)
 	res.ExitCode = -1
-	if st != nil && st.State == criapi.ContainerState_CONTAINER_EXITED {
+	if st == nil {
+		st = &criapi.ContainerStatus{}
+	}
+	if st.State == criapi.ContainerState_CONTAINER_EXITED {
 		res.ExitCode = int(st.ExitCode)
 	}
 	switch {

@@ -73,6 +73,7 @@ func All() []suites.Spec {
 	all = append(all, shimSpecs()...)
 	all = append(all, portabilitySpecs()...)
 	all = append(all, engineSpecs()...)
+	all = append(all, podSpecs()...)
 	return all
 }
 
