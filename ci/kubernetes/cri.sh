@@ -146,6 +146,15 @@ disabled_plugins = [
 
 $TABLES
 
+# The CRI pulls through the transfer service, which unpacks only for the
+# platforms and snapshotters listed here: the test daemons' snapshotter is
+# native (the default list names overlayfs), so a pull (the cri runner's
+# WASICERT_CRI_IMAGES=registry) needs it listed.
+[plugins."io.containerd.transfer.v1.local"]
+  [[plugins."io.containerd.transfer.v1.local".unpack_config]]
+    platform = "linux/$(go env GOARCH)"
+    snapshotter = "native"
+
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "native"
   [plugins."io.containerd.cri.v1.images".pinned_images]

@@ -22,12 +22,14 @@
 // (the same host, or a hostPath mounted at its node path in a pod:
 // ci/kubernetes/daemonset.yaml); so must the preopens' host dirs.
 //
-// Images: there is no registry. Each module is packed as a FROM-scratch
-// wasi/wasm32 image (package ociimage) and imported into the endpoint's
-// containerd, namespace "k8s.io" where its CRI plugin keeps images, through
-// the containerd client on the same socket (containerd serves both APIs on
-// it); imported once per module and removed by Close. An endpoint that is not
-// containerd cannot be loaded this way: Run says so.
+// Images: there is no registry to push to. Each module is packed as a
+// FROM-scratch wasi/wasm32 image (package ociimage). On containerd it is
+// imported into the namespace "k8s.io", where its CRI plugin keeps images,
+// through the containerd client on the same socket (containerd serves both
+// APIs on it). On any other CRI runtime, or with WASICERT_CRI_IMAGES=registry,
+// the runner serves it from a read-only registry of its own on a loopback
+// port (registry.go) and the runtime pulls it with PullImage. Either way
+// once per module; Close removes them.
 //
 // What the platform adds is reported as injected (runners.Platform): the
 // wasm shim's rootfs preopen "/", kubelet's service-link env (KubeletEnv),
@@ -122,7 +124,12 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return New(Options{Endpoint: ep, RuntimeHandler: h, StateDir: os.Getenv(EnvStateDir), HostNetwork: hostNet})
+		images, err := imagesFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		return New(Options{Endpoint: ep, RuntimeHandler: h, StateDir: os.Getenv(EnvStateDir), HostNetwork: hostNet,
+			Images: images, RegistryAddr: os.Getenv(EnvRegistryAddr)})
 	})
 }
 
@@ -144,6 +151,16 @@ type Options struct {
 	// hostNetwork: true) instead of a pod network of their own (POD, set up
 	// by the node's CNI).
 	HostNetwork bool
+	// Images is how the runtime gets the probe images: ImagesImport into
+	// containerd through its own API on the CRI socket, or ImagesRegistry,
+	// served by the runner (registry.go) and pulled with the CRI's
+	// PullImage; default import on containerd, registry otherwise.
+	Images string
+	// RegistryAddr is where ImagesRegistry's registry listens; default
+	// 127.0.0.1 on a free port. The runtime must reach it: on a pod
+	// network's node the runner's loopback is the node's only with
+	// hostNetwork.
+	RegistryAddr string
 }
 
 // Runner runs modules as pods through a CRI endpoint.
@@ -157,6 +174,8 @@ type Runner struct {
 	ownState bool
 	// isContainerd: the endpoint is containerd's CRI plugin.
 	isContainerd bool
+	// registry serves the images (Options.Images = ImagesRegistry).
+	registry *registry
 
 	mu       sync.Mutex
 	ctrd     *containerd.Client // for image import, made on first use
@@ -209,6 +228,24 @@ func New(o Options) (*Runner, error) {
 		return nil, err
 	}
 	r.isContainerd = v.RuntimeName == "containerd"
+	switch {
+	case o.Images == "" && r.isContainerd:
+		r.opts.Images = ImagesImport
+	case o.Images == "" || o.Images == ImagesRegistry:
+		r.opts.Images = ImagesRegistry
+	case o.Images == ImagesImport && !r.isContainerd:
+		conn.Close()
+		return nil, fmt.Errorf("cri: %s is not containerd: its images cannot be imported; use %s=%s", r.version, EnvImages, ImagesRegistry)
+	case o.Images != ImagesImport:
+		conn.Close()
+		return nil, fmt.Errorf("cri: Options.Images %q: want %q or %q", o.Images, ImagesImport, ImagesRegistry)
+	}
+	if r.opts.Images == ImagesRegistry {
+		if r.registry, err = startRegistry(o.RegistryAddr); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
 	if r.opts.Snapshotter == "" && r.isContainerd {
 		r.opts.Snapshotter = "overlayfs"
 		// containerd's image filesystem is its snapshotter's root dir,
@@ -277,6 +314,9 @@ func (r *Runner) Close() error {
 	if r.ownState {
 		errs = append(errs, os.RemoveAll(r.opts.StateDir))
 	}
+	if r.registry != nil {
+		errs = append(errs, r.registry.Close())
+	}
 	errs = append(errs, r.conn.Close())
 	return errors.Join(errs...)
 }
@@ -316,15 +356,21 @@ func (r *Runner) image(ctx context.Context, name string, wasm []byte, mpath stri
 	if ok {
 		return ref, nil
 	}
-	if !r.isContainerd {
-		return "", fmt.Errorf("cri runner: the endpoint is not containerd (%s): wasicert loads its probe images only into containerd, without a registry", r.version)
-	}
-	ref = fmt.Sprintf("wasicert.local/module/%s:%s-%s", dnsName(name), dgst[:16], hex.EncodeToString(ph[:4]))
+	repo, tag := "wasicert.local/module/"+dnsName(name), dgst[:16]+"-"+hex.EncodeToString(ph[:4])
+	ref = repo + ":" + tag
 	layout, _, err := ociimage.Build(ociimage.Options{Name: ref, Module: wasm, Path: mpath})
 	if err != nil {
 		return "", err
 	}
-	if err := r.importImage(ctx, layout, ref); err != nil {
+	if r.registry != nil {
+		ref, err = r.registry.add("wasicert/module/"+dnsName(name), tag, layout)
+		if err != nil {
+			return "", err
+		}
+		if _, err := r.img.PullImage(ctx, &criapi.PullImageRequest{Image: &criapi.ImageSpec{Image: ref, RuntimeHandler: r.opts.RuntimeHandler}}); err != nil {
+			return "", fmt.Errorf("cri runner: PullImage %s from the runner's registry: %w", ref, err)
+		}
+	} else if err := r.importImage(ctx, layout, ref); err != nil {
 		return "", err
 	}
 	r.mu.Lock()
