@@ -31,6 +31,7 @@ import (
 	"github.com/wasicert/wasicert/bench/internal/stats"
 	"github.com/wasicert/wasicert/internal/ctrtest"
 	"github.com/wasicert/wasicert/internal/ociimage"
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/internal/repo"
 	"github.com/wasicert/wasicert/runners/docker"
 )
@@ -500,7 +501,7 @@ func (w *memWatch) created(id string, pid int) {
 			}
 			break
 		}
-		cand = ppid(cand)
+		cand = process.Parent(cand)
 	}
 	p.openCgroup(w.parent, id)
 }
@@ -579,18 +580,4 @@ func isShimOf(pid int, id string) bool {
 	}
 	i := slices.Index(args, "-id")
 	return i >= 0 && i+1 < len(args) && args[i+1] == id && !slices.Contains(args, "start") && !slices.Contains(args, "delete")
-}
-
-func ppid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "PPid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
 }

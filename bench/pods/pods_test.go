@@ -10,9 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -38,24 +36,10 @@ func BenchmarkPodRun(b *testing.B) {
 	}
 	sum := sha256.Sum256(wasm)
 	mod := runners.Module{Name: "hello", Bytes: wasm, Digest: hex.EncodeToString(sum[:])}
-	shim := filepath.Join(b.TempDir(), "containerd-shim-wazero-v1")
-	if out, err := exec.Command("go", "build", "-o", shim, "../../cmd/containerd-shim-wazero-v1").CombinedOutput(); err != nil {
-		b.Fatalf("build the shim: %v\n%s", err, out)
-	}
+	shim := ctrtest.BuildShim(b)
 	for _, v := range []string{"2", "1.6"} {
 		b.Run("containerd-"+v, func(b *testing.B) {
-			d, err := ctrtest.StartCRI(v, shim)
-			if errors.Is(err, ctrtest.ErrSkip) {
-				b.Skip(err)
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				if err := d.Stop(); err != nil {
-					b.Errorf("containerd %s: %v", v, err)
-				}
-			}()
+			d := ctrtest.StartCRIFor(b, v, shim)
 			pod, err := cri.New(cri.Options{Endpoint: "unix://" + d.Address, RuntimeHandler: "wazero", StateDir: filepath.Join(d.RunDir, "tmp", "cri")})
 			if err != nil {
 				b.Fatal(err)

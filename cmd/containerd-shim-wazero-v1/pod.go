@@ -399,17 +399,8 @@ func (s *service) startSandbox(t *wtask, spec *specs.Spec, ns nsPlan) error {
 	if err != nil {
 		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: start the sandbox's holder: %v", err)
 	}
-	t.cmd, t.pid = cmd, cmd.Process.Pid
-	t.io.afterStart()
-	go func() {
-		err := cmd.Wait()
-		t.io.closeChild()
-		t.exit <- waitStatus(cmd.ProcessState, err)
-	}()
-	if t.cg != nil {
-		if err := t.cg.add(t.pid); err != nil {
-			return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: place the sandbox's holder in cgroup %s: %v", t.cg.path, err)
-		}
+	if err := t.watch(cmd, "the sandbox's holder"); err != nil {
+		return err
 	}
 	if repR == nil {
 		return nil

@@ -382,17 +382,9 @@ func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig, ns
 		}
 		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: start the guest process: %v", err)
 	}
-	t.cmd, t.pid, t.ctl = cmd, cmd.Process.Pid, ctlW
-	t.io.afterStart()
-	go func() {
-		err := cmd.Wait()
-		t.io.closeChild()
-		t.exit <- waitStatus(cmd.ProcessState, err)
-	}()
-	if t.cg != nil {
-		if err := t.cg.add(t.pid); err != nil {
-			return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: place the guest in cgroup %s: %v", t.cg.path, err)
-		}
+	t.ctl = ctlW
+	if err := t.watch(cmd, "the guest"); err != nil {
+		return err
 	}
 	if err := json.NewEncoder(ctlW).Encode(cfg); err != nil {
 		return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: configure the guest process: %v", err)
@@ -418,6 +410,25 @@ func (s *service) startGuest(ctx context.Context, t *wtask, cfg *guestConfig, ns
 	case <-done:
 		return errdefs.ToGRPCf(errdefs.ErrUnavailable, "wazero shim: create cancelled while compiling %q: %v", cfg.EntryGuest, ctx.Err())
 	}
+}
+
+// watch records cmd, just started, as t's process: its exit status goes to
+// t.exit once its stdio is done, and it is placed in t's cgroup (what names
+// it in the error).
+func (t *wtask) watch(cmd *exec.Cmd, what string) error {
+	t.cmd, t.pid = cmd, cmd.Process.Pid
+	t.io.afterStart()
+	go func() {
+		err := cmd.Wait()
+		t.io.closeChild()
+		t.exit <- waitStatus(cmd.ProcessState, err)
+	}()
+	if t.cg != nil {
+		if err := t.cg.add(t.pid); err != nil {
+			return errdefs.ToGRPCf(errdefs.ErrUnknown, "wazero shim: place %s in cgroup %s: %v", what, t.cg.path, err)
+		}
+	}
+	return nil
 }
 
 // waitStatus is the task's exit status: the guest's, or 128+S when a

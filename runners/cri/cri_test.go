@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	criapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/wasicert/wasicert/internal/ctrtest"
-	"github.com/wasicert/wasicert/internal/proctest"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/runners/cri"
 )
@@ -48,17 +46,6 @@ func TestNotInstalled(t *testing.T) {
 	}
 }
 
-func buildShim(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "containerd-shim-wazero-v1")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/containerd-shim-wazero-v1")
-	cmd.Dir = proctest.RepoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build shim: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestCRI runs pods through containerd's CRI plugin on our shim, on each
 // containerd of WASICERT_CONTAINERD_VERSIONS (default 1.6 and 2), and checks
 // that nothing is left: no pod, container, image, log dir, shim or mount.
@@ -66,12 +53,8 @@ func TestCRI(t *testing.T) {
 	if r := ctrtest.SkipReason(); r != "" {
 		t.Skip(r)
 	}
-	versions := []string{"1.6", "2"}
-	if v := os.Getenv("WASICERT_CONTAINERD_VERSIONS"); v != "" {
-		versions = strings.Fields(v)
-	}
-	shim := buildShim(t)
-	for _, v := range versions {
+	shim := ctrtest.BuildShim(t)
+	for _, v := range ctrtest.Versions() {
 		t.Run("containerd-"+v, func(t *testing.T) {
 			d, err := ctrtest.StartCRI(v, shim)
 			if errors.Is(err, ctrtest.ErrSkip) {

@@ -134,13 +134,9 @@ func TestPodNetwork(t *testing.T) {
 	if r := ctrtest.SkipReason(); r != "" {
 		t.Skip(r)
 	}
-	versions := []string{"1.6", "2"}
-	if v := os.Getenv("WASICERT_CONTAINERD_VERSIONS"); v != "" {
-		versions = strings.Fields(v)
-	}
 	t.Setenv(cri.EnvNetwork, "pod") // cri.sh's mode, too
-	shim := buildShim(t)
-	for _, v := range versions {
+	shim := ctrtest.BuildShim(t)
+	for _, v := range ctrtest.Versions() {
 		t.Run("containerd-"+v, func(t *testing.T) {
 			hostLinks := links(t, "")
 			d, err := ctrtest.StartCRI(v, shim)
@@ -344,7 +340,7 @@ func TestStopSeesNetworkLeftovers(t *testing.T) {
 	}
 	t.Setenv(cri.EnvNetwork, "pod")
 	hostLinks := links(t, "")
-	d, err := ctrtest.StartCRI(v, buildShim(t))
+	d, err := ctrtest.StartCRI(v, ctrtest.BuildShim(t))
 	if errors.Is(err, ctrtest.ErrSkip) {
 		t.Skip(err)
 	}

@@ -2,7 +2,6 @@ package cri_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -63,13 +62,9 @@ func TestPodSpecs(t *testing.T) {
 	if r := ctrtest.SkipReason(); r != "" {
 		t.Skip(r)
 	}
-	versions := []string{"1.6", "2"}
-	if v := os.Getenv("WASICERT_CONTAINERD_VERSIONS"); v != "" {
-		versions = strings.Fields(v)
-	}
 	shim := os.Getenv(envPodShim)
 	if shim == "" {
-		shim = buildShim(t)
+		shim = ctrtest.BuildShim(t)
 	}
 	t.Setenv("WASICERT_WEAK_SHIM", "1")
 	if w := os.Getenv(envPodWeakShim); w != "" {
@@ -79,29 +74,15 @@ func TestPodSpecs(t *testing.T) {
 	// reach a guest.
 	fixtures.HostEnvCanary()
 	strict := os.Getenv("WASICERT_POD_STRICT") != "0"
-	for _, v := range versions {
+	for _, v := range ctrtest.Versions() {
 		t.Run("containerd-"+v, func(t *testing.T) {
-			d, err := ctrtest.StartCRI(v, shim)
-			if errors.Is(err, ctrtest.ErrSkip) {
-				t.Skip(err)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := ctrtest.StartCRIFor(t, v, shim)
 			var opened []*cri.Runner
 			defer func() {
 				for _, r := range opened {
 					if err := r.Close(); err != nil {
 						t.Errorf("close %s: %v", r.Name(), err)
 					}
-				}
-				if t.Failed() {
-					b, _ := os.ReadFile(d.RunDir + "/containerd.log")
-					lines := strings.Split(string(b), "\n")
-					t.Logf("containerd log tail:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
-				}
-				if err := d.Stop(); err != nil {
-					t.Errorf("leftovers: %v", err)
 				}
 			}()
 			open := func(name, handler string) *cri.Runner {

@@ -2,7 +2,6 @@ package cri_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -24,18 +23,7 @@ func TestRegistryImages(t *testing.T) {
 		t.Skip(r)
 	}
 	t.Setenv(cri.EnvNetwork, "host")
-	d, err := ctrtest.StartCRI("2", buildShim(t))
-	if errors.Is(err, ctrtest.ErrSkip) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("containerd: %v", err)
-		}
-	}()
+	d := ctrtest.StartCRIFor(t, "2", ctrtest.BuildShim(t))
 	r, err := cri.New(cri.Options{Endpoint: "unix://" + d.Address, RuntimeHandler: "wazero", StateDir: t.TempDir(),
 		HostNetwork: true, Images: cri.ImagesRegistry})
 	if err != nil {

@@ -9,10 +9,8 @@ package cri
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,23 +22,11 @@ import (
 
 	"github.com/wasicert/wasicert/ci/kubernetes/pause/tripwire"
 	"github.com/wasicert/wasicert/internal/ctrtest"
-	"github.com/wasicert/wasicert/internal/proctest"
 )
 
 // podCgroupRoot is the parent of the pods' cgroups in this test, as
 // kubelet's /kubepods: removed after each pod.
 const podCgroupRoot = "wasicert-shimpod"
-
-func buildPodShim(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "containerd-shim-wazero-v1")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/containerd-shim-wazero-v1")
-	cmd.Dir = proctest.RepoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build shim: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // shims are the pids of the shim servers (not guests or holders) of the
 // daemon whose run dir is run: their binary is run's copy and their first
@@ -126,11 +112,7 @@ func TestShimPods(t *testing.T) {
 	if r := ctrtest.SkipReason(); r != "" {
 		t.Skip(r)
 	}
-	versions := []string{"1.6", "2"}
-	if v := os.Getenv("WASICERT_CONTAINERD_VERSIONS"); v != "" {
-		versions = strings.Fields(v)
-	}
-	shim := buildPodShim(t)
+	shim := ctrtest.BuildShim(t)
 	t.Setenv("WASICERT_WEAK_SHIM", "1") // cri.sh registers the weakened shim too: the hostile stand-in
 	hello, err := os.ReadFile(filepath.Join("..", "containerd", "testdata", "hello.wasm"))
 	if err != nil {
@@ -140,21 +122,10 @@ func TestShimPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range versions {
+	for _, v := range ctrtest.Versions() {
 		t.Run("containerd-"+v, func(t *testing.T) {
-			d, err := ctrtest.StartCRI(v, shim)
-			if errors.Is(err, ctrtest.ErrSkip) {
-				t.Skip(err)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if err := d.Stop(); err != nil {
-					t.Errorf("leftovers: %v", err)
-				}
-				removeCgroups()
-			}()
+			t.Cleanup(removeCgroups) // after the daemon's stop (cleanups run last first)
+			d := ctrtest.StartCRIFor(t, v, shim)
 			r, err := New(Options{Endpoint: "unix://" + d.Address, RuntimeHandler: "wazero", StateDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)

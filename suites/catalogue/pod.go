@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wasicert/wasicert/fixtures"
+	"github.com/wasicert/wasicert/internal/process"
 	"github.com/wasicert/wasicert/probes"
 	"github.com/wasicert/wasicert/runners"
 	"github.com/wasicert/wasicert/suites"
@@ -115,7 +116,7 @@ func (a *PodRun) look(_ context.Context, rep *runners.PodReport) {
 	s.Node = nsLinks("self")
 	if rep.SandboxPid > 0 {
 		s.Sandbox = nsLinks(strconv.Itoa(rep.SandboxPid))
-		if ppid := parentPid(rep.SandboxPid); ppid > 0 {
+		if ppid := process.Parent(rep.SandboxPid); ppid > 0 {
 			s.Runtime = nsLinks(strconv.Itoa(ppid))
 		}
 		var err error
@@ -127,21 +128,6 @@ func (a *PodRun) look(_ context.Context, rep *runners.PodReport) {
 		s.Container = nsLinks(strconv.Itoa(rep.ContainerPid))
 	}
 	s.PauseProcs = RunningFile(rep.SandboxEntrypoint)
-}
-
-// parentPid is pid's parent (/proc/<pid>/status PPid), 0 if unknown.
-func parentPid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "PPid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
 }
 
 // onNode reports whether ns (a /proc/<pid>/ns link) is one of the node's:
